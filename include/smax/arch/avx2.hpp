@@ -1,0 +1,116 @@
+// AVX2 + FMA vector layer, then this ISA's copy of the kernels.
+#pragma once
+
+#include "../detail/config.hpp"
+
+#if SMAX_ARCH_X86_64
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "../detail/kernel_table.hpp"
+#include "../detail/scalar_math.hpp"
+
+SMAX_TARGET_PUSH("avx2,fma,f16c,bmi,bmi2,popcnt")
+
+namespace smax::detail::avx2 {
+
+template <class C>
+struct vec;
+
+template <class C>
+struct mask;
+
+template <>
+struct mask<double> {
+  __m256d raw;
+};
+
+// All-ones in the first `count` 64-bit lanes.
+SMAX_INLINE __m256i first_lanes64(std::size_t count) {
+  return _mm256_cmpgt_epi64(_mm256_set1_epi64x(static_cast<long long>(count)), _mm256_setr_epi64x(0, 1, 2, 3));
+}
+
+// All-ones in the first `count` 32-bit lanes of four.
+SMAX_INLINE __m128i first_lanes32(std::size_t count) {
+  return _mm_cmpgt_epi32(_mm_set1_epi32(static_cast<int>(count)), _mm_setr_epi32(0, 1, 2, 3));
+}
+
+template <>
+struct vec<double> {
+  static constexpr std::size_t lanes = 4;
+  __m256d raw;
+
+  static SMAX_INLINE vec splat(double v) { return {_mm256_set1_pd(v)}; }
+  static SMAX_INLINE vec load(const double* p) { return {_mm256_loadu_pd(p)}; }
+  static SMAX_INLINE vec load(const float* p) { return {_mm256_cvtps_pd(_mm_loadu_ps(p))}; }
+  // vmaskmov never faults on masked-off lanes, so tails stay inside the buffer.
+  static SMAX_INLINE vec load_partial(const double* p, std::size_t count, double fill) {
+    const __m256i m = first_lanes64(count);
+    return {_mm256_blendv_pd(_mm256_set1_pd(fill), _mm256_maskload_pd(p, m), _mm256_castsi256_pd(m))};
+  }
+  static SMAX_INLINE vec load_partial(const float* p, std::size_t count, double fill) {
+    const __m256d loaded = _mm256_cvtps_pd(_mm_maskload_ps(p, first_lanes32(count)));
+    return {_mm256_blendv_pd(_mm256_set1_pd(fill), loaded, _mm256_castsi256_pd(first_lanes64(count)))};
+  }
+  SMAX_INLINE void store(double* p) const { _mm256_storeu_pd(p, raw); }
+  SMAX_INLINE void store(float* p) const { _mm_storeu_ps(p, _mm256_cvtpd_ps(raw)); }
+  SMAX_INLINE void store_partial(double* p, std::size_t count) const {
+    _mm256_maskstore_pd(p, first_lanes64(count), raw);
+  }
+  SMAX_INLINE void store_partial(float* p, std::size_t count) const {
+    _mm_maskstore_ps(p, first_lanes32(count), _mm256_cvtpd_ps(raw));
+  }
+};
+
+using vd = vec<double>;
+
+SMAX_INLINE vd operator+(vd a, vd b) { return {_mm256_add_pd(a.raw, b.raw)}; }
+SMAX_INLINE vd operator-(vd a, vd b) { return {_mm256_sub_pd(a.raw, b.raw)}; }
+SMAX_INLINE vd operator*(vd a, vd b) { return {_mm256_mul_pd(a.raw, b.raw)}; }
+SMAX_INLINE vd operator/(vd a, vd b) { return {_mm256_div_pd(a.raw, b.raw)}; }
+SMAX_INLINE vd mul_add(vd a, vd b, vd c) { return {_mm256_fmadd_pd(a.raw, b.raw, c.raw)}; }
+SMAX_INLINE vd min(vd a, vd b) { return {_mm256_min_pd(a.raw, b.raw)}; }
+SMAX_INLINE vd max(vd a, vd b) { return {_mm256_max_pd(a.raw, b.raw)}; }
+SMAX_INLINE vd round_nearest(vd v) { return {_mm256_round_pd(v.raw, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)}; }
+
+// 2^n for integer-valued n in [-1022, 1023]: adding 1.5 * 2^52 leaves n in the
+// low mantissa bits, and shifting those into the exponent field builds 2^n.
+SMAX_INLINE vd pow2(vd n) {
+  const __m256i shifted = _mm256_castpd_si256(_mm256_add_pd(n.raw, _mm256_set1_pd(0x1.8p52)));
+  const __m256i biased = _mm256_add_epi64(_mm256_slli_epi64(shifted, 52), _mm256_set1_epi64x(0x3ff0000000000000LL));
+  return {_mm256_castsi256_pd(biased)};
+}
+// Multiplying (rather than adding to the exponent bits) keeps NaN inputs NaN.
+SMAX_INLINE vd ldexp_normal(vd v, vd n) { return v * pow2(n); }
+// v * 2^n for integer-valued |n| <= 2044: two exact half steps, so a subnormal
+// result is rounded only once.
+SMAX_INLINE vd ldexp(vd v, vd n) {
+  const vd half = round_nearest(n * vd::splat(0.5));
+  return (v * pow2(half)) * pow2(n - half);
+}
+SMAX_INLINE mask<double> operator<(vd a, vd b) { return {_mm256_cmp_pd(a.raw, b.raw, _CMP_LT_OQ)}; }
+SMAX_INLINE vd select(mask<double> m, vd if_true, vd if_false) {
+  return {_mm256_blendv_pd(if_false.raw, if_true.raw, m.raw)};
+}
+SMAX_INLINE double reduce_add(vd v) {
+  const __m128d pair = _mm_add_pd(_mm256_castpd256_pd128(v.raw), _mm256_extractf128_pd(v.raw, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(pair, _mm_unpackhi_pd(pair, pair)));
+}
+SMAX_INLINE double reduce_max(vd v) {
+  const __m128d pair = _mm_max_pd(_mm256_castpd256_pd128(v.raw), _mm256_extractf128_pd(v.raw, 1));
+  return _mm_cvtsd_f64(_mm_max_sd(pair, _mm_unpackhi_pd(pair, pair)));
+}
+
+// Order matters: the kernels use the math functions.
+#include "../detail/math-inl.hpp"
+
+#include "../detail/kernels-inl.hpp"
+
+}  // namespace smax::detail::avx2
+
+SMAX_TARGET_POP
+
+#endif  // SMAX_ARCH_X86_64

@@ -1,0 +1,96 @@
+// AVX-512 (F, DQ, BW, VL) vector layer, then this ISA's copy of the kernels.
+#pragma once
+
+#include "../detail/config.hpp"
+
+#if SMAX_ARCH_X86_64
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "../detail/kernel_table.hpp"
+#include "../detail/scalar_math.hpp"
+
+SMAX_DIAGNOSTICS_PUSH
+SMAX_TARGET_PUSH("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,f16c,bmi,bmi2,popcnt")
+
+namespace smax::detail::avx512 {
+
+inline constexpr const char* kName = "avx512";
+
+template <class C>
+struct vec;
+
+template <class C>
+struct mask;
+
+template <>
+struct mask<double> {
+  __mmask8 raw;
+};
+
+SMAX_INLINE __mmask8 first_lanes8(std::size_t count) { return static_cast<__mmask8>((1u << count) - 1u); }
+
+template <>
+struct vec<double> {
+  static constexpr std::size_t lanes = 8;
+  __m512d raw;
+
+  static SMAX_INLINE vec splat(double v) { return {_mm512_set1_pd(v)}; }
+  static SMAX_INLINE vec load(const double* p) { return {_mm512_loadu_pd(p)}; }
+  static SMAX_INLINE vec load(const float* p) { return {_mm512_cvtps_pd(_mm256_loadu_ps(p))}; }
+  // Masked loads never touch memory past the last requested element.
+  static SMAX_INLINE vec load_partial(const double* p, std::size_t count, double fill) {
+    return {_mm512_mask_loadu_pd(_mm512_set1_pd(fill), first_lanes8(count), p)};
+  }
+  static SMAX_INLINE vec load_partial(const float* p, std::size_t count, double fill) {
+    const __mmask8 k = first_lanes8(count);
+    return {_mm512_mask_blend_pd(k, _mm512_set1_pd(fill), _mm512_cvtps_pd(_mm256_maskz_loadu_ps(k, p)))};
+  }
+  SMAX_INLINE void store(double* p) const { _mm512_storeu_pd(p, raw); }
+  SMAX_INLINE void store(float* p) const { _mm256_storeu_ps(p, _mm512_cvtpd_ps(raw)); }
+  SMAX_INLINE void store_partial(double* p, std::size_t count) const {
+    _mm512_mask_storeu_pd(p, first_lanes8(count), raw);
+  }
+  SMAX_INLINE void store_partial(float* p, std::size_t count) const {
+    _mm256_mask_storeu_ps(p, first_lanes8(count), _mm512_cvtpd_ps(raw));
+  }
+};
+
+using vd = vec<double>;
+
+SMAX_INLINE vd operator+(vd a, vd b) { return {_mm512_add_pd(a.raw, b.raw)}; }
+SMAX_INLINE vd operator-(vd a, vd b) { return {_mm512_sub_pd(a.raw, b.raw)}; }
+SMAX_INLINE vd operator*(vd a, vd b) { return {_mm512_mul_pd(a.raw, b.raw)}; }
+SMAX_INLINE vd operator/(vd a, vd b) { return {_mm512_div_pd(a.raw, b.raw)}; }
+SMAX_INLINE vd mul_add(vd a, vd b, vd c) { return {_mm512_fmadd_pd(a.raw, b.raw, c.raw)}; }
+// min/max follow the x86 rule (a < b ? a : b): a NaN in either operand yields b.
+SMAX_INLINE vd min(vd a, vd b) { return {_mm512_min_pd(a.raw, b.raw)}; }
+SMAX_INLINE vd max(vd a, vd b) { return {_mm512_max_pd(a.raw, b.raw)}; }
+SMAX_INLINE vd round_nearest(vd v) {
+  return {_mm512_roundscale_pd(v.raw, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)};
+}
+// v * 2^n for integer-valued n, rounded once (subnormal results included).
+SMAX_INLINE vd ldexp(vd v, vd n) { return {_mm512_scalef_pd(v.raw, n.raw)}; }
+// Same, for callers that guarantee a normal (or zero) result.
+SMAX_INLINE vd ldexp_normal(vd v, vd n) { return ldexp(v, n); }
+SMAX_INLINE mask<double> operator<(vd a, vd b) { return {_mm512_cmp_pd_mask(a.raw, b.raw, _CMP_LT_OQ)}; }
+SMAX_INLINE vd select(mask<double> m, vd if_true, vd if_false) {
+  return {_mm512_mask_blend_pd(m.raw, if_false.raw, if_true.raw)};
+}
+SMAX_INLINE double reduce_add(vd v) { return _mm512_reduce_add_pd(v.raw); }
+SMAX_INLINE double reduce_max(vd v) { return _mm512_reduce_max_pd(v.raw); }
+
+// Order matters: the kernels use the math functions.
+#include "../detail/math-inl.hpp"
+
+#include "../detail/kernels-inl.hpp"
+
+}  // namespace smax::detail::avx512
+
+SMAX_TARGET_POP
+SMAX_DIAGNOSTICS_POP
+
+#endif  // SMAX_ARCH_X86_64

@@ -1,0 +1,75 @@
+// Portable one-lane "vector" layer, then this ISA's copy of the kernels. It is
+// the reference path on every CPU and the only path on CPUs smax has no SIMD
+// layer for. No target attributes: it compiles with the includer's flags.
+#pragma once
+
+#include "../detail/config.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "../detail/kernel_table.hpp"
+#include "../detail/scalar_math.hpp"
+
+namespace smax::detail::scalar {
+
+template <class C>
+struct vec;
+
+template <class C>
+struct mask {
+  bool raw;
+};
+
+template <>
+struct vec<double> {
+  static constexpr std::size_t lanes = 1;
+  double raw;
+
+  static SMAX_INLINE vec splat(double v) { return {v}; }
+  static SMAX_INLINE vec load(const double* p) { return {*p}; }
+  static SMAX_INLINE vec load(const float* p) { return {static_cast<double>(*p)}; }
+  // With one lane there is never a partial vector; these exist for the shared kernels.
+  static SMAX_INLINE vec load_partial(const double*, std::size_t, double fill) { return {fill}; }
+  static SMAX_INLINE vec load_partial(const float*, std::size_t, double fill) { return {fill}; }
+  SMAX_INLINE void store(double* p) const { *p = raw; }
+  SMAX_INLINE void store(float* p) const { *p = static_cast<float>(raw); }
+  SMAX_INLINE void store_partial(double*, std::size_t) const {}
+  SMAX_INLINE void store_partial(float*, std::size_t) const {}
+};
+
+using vd = vec<double>;
+
+SMAX_INLINE vd operator+(vd a, vd b) { return {a.raw + b.raw}; }
+SMAX_INLINE vd operator-(vd a, vd b) { return {a.raw - b.raw}; }
+SMAX_INLINE vd operator*(vd a, vd b) { return {a.raw * b.raw}; }
+SMAX_INLINE vd operator/(vd a, vd b) { return {a.raw / b.raw}; }
+SMAX_INLINE vd mul_add(vd a, vd b, vd c) { return {a.raw * b.raw + c.raw}; }
+// Same NaN rule as the x86 instructions, so every ISA treats NaN alike.
+SMAX_INLINE vd min(vd a, vd b) { return {a.raw < b.raw ? a.raw : b.raw}; }
+SMAX_INLINE vd max(vd a, vd b) { return {a.raw > b.raw ? a.raw : b.raw}; }
+SMAX_INLINE vd round_nearest(vd v) {
+  const double shifter = 0x1.8p52;
+  return {(v.raw + shifter) - shifter};
+}
+SMAX_INLINE vd pow2(vd n) {
+  const std::uint64_t shifted = bits_of(n.raw + 0x1.8p52);
+  return {double_from_bits((shifted << 52) + 0x3ff0000000000000ULL)};
+}
+SMAX_INLINE vd ldexp_normal(vd v, vd n) { return v * pow2(n); }
+SMAX_INLINE vd ldexp(vd v, vd n) {
+  const vd half = round_nearest(n * vd::splat(0.5));
+  return (v * pow2(half)) * pow2(n - half);
+}
+SMAX_INLINE mask<double> operator<(vd a, vd b) { return {a.raw < b.raw}; }
+SMAX_INLINE vd select(mask<double> m, vd if_true, vd if_false) { return m.raw ? if_true : if_false; }
+SMAX_INLINE double reduce_add(vd v) { return v.raw; }
+SMAX_INLINE double reduce_max(vd v) { return v.raw; }
+
+// Order matters: the kernels use the math functions.
+#include "../detail/math-inl.hpp"
+
+#include "../detail/kernels-inl.hpp"
+
+}  // namespace smax::detail::scalar

@@ -1,0 +1,96 @@
+// SSE2 vector layer (the x86-64 baseline), then this ISA's copy of the kernels.
+#pragma once
+
+#include "../detail/config.hpp"
+
+#if SMAX_ARCH_X86_64
+
+#include <emmintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "../detail/kernel_table.hpp"
+#include "../detail/scalar_math.hpp"
+
+SMAX_TARGET_PUSH("sse2")
+
+namespace smax::detail::sse2 {
+
+template <class C>
+struct vec;
+
+template <class C>
+struct mask;
+
+template <>
+struct mask<double> {
+  __m128d raw;
+};
+
+template <>
+struct vec<double> {
+  static constexpr std::size_t lanes = 2;
+  __m128d raw;
+
+  static SMAX_INLINE vec splat(double v) { return {_mm_set1_pd(v)}; }
+  static SMAX_INLINE vec load(const double* p) { return {_mm_loadu_pd(p)}; }
+  static SMAX_INLINE vec load(const float* p) {
+    return {_mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))))};
+  }
+  // A tail is a single element here (count < 2).
+  static SMAX_INLINE vec load_partial(const double* p, std::size_t, double fill) { return {_mm_setr_pd(*p, fill)}; }
+  static SMAX_INLINE vec load_partial(const float* p, std::size_t, double fill) {
+    return {_mm_setr_pd(static_cast<double>(*p), fill)};
+  }
+  SMAX_INLINE void store(double* p) const { _mm_storeu_pd(p, raw); }
+  SMAX_INLINE void store(float* p) const {
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_castps_si128(_mm_cvtpd_ps(raw)));
+  }
+  SMAX_INLINE void store_partial(double* p, std::size_t) const { _mm_store_sd(p, raw); }
+  SMAX_INLINE void store_partial(float* p, std::size_t) const { _mm_store_ss(p, _mm_cvtpd_ps(raw)); }
+};
+
+using vd = vec<double>;
+
+SMAX_INLINE vd operator+(vd a, vd b) { return {_mm_add_pd(a.raw, b.raw)}; }
+SMAX_INLINE vd operator-(vd a, vd b) { return {_mm_sub_pd(a.raw, b.raw)}; }
+SMAX_INLINE vd operator*(vd a, vd b) { return {_mm_mul_pd(a.raw, b.raw)}; }
+SMAX_INLINE vd operator/(vd a, vd b) { return {_mm_div_pd(a.raw, b.raw)}; }
+// No FMA here: the kernels' error bounds hold for the unfused form too.
+SMAX_INLINE vd mul_add(vd a, vd b, vd c) { return a * b + c; }
+SMAX_INLINE vd min(vd a, vd b) { return {_mm_min_pd(a.raw, b.raw)}; }
+SMAX_INLINE vd max(vd a, vd b) { return {_mm_max_pd(a.raw, b.raw)}; }
+// Adding and removing 1.5 * 2^52 rounds to the nearest integer (ties to even)
+// for |v| < 2^51, which covers every use in the kernels.
+SMAX_INLINE vd round_nearest(vd v) {
+  const vd shifter = vd::splat(0x1.8p52);
+  return (v + shifter) - shifter;
+}
+SMAX_INLINE vd pow2(vd n) {
+  const __m128i shifted = _mm_castpd_si128(_mm_add_pd(n.raw, _mm_set1_pd(0x1.8p52)));
+  const __m128i biased = _mm_add_epi64(_mm_slli_epi64(shifted, 52), _mm_set1_epi64x(0x3ff0000000000000LL));
+  return {_mm_castsi128_pd(biased)};
+}
+SMAX_INLINE vd ldexp_normal(vd v, vd n) { return v * pow2(n); }
+SMAX_INLINE vd ldexp(vd v, vd n) {
+  const vd half = round_nearest(n * vd::splat(0.5));
+  return (v * pow2(half)) * pow2(n - half);
+}
+SMAX_INLINE mask<double> operator<(vd a, vd b) { return {_mm_cmplt_pd(a.raw, b.raw)}; }
+SMAX_INLINE vd select(mask<double> m, vd if_true, vd if_false) {
+  return {_mm_or_pd(_mm_and_pd(m.raw, if_true.raw), _mm_andnot_pd(m.raw, if_false.raw))};
+}
+SMAX_INLINE double reduce_add(vd v) { return _mm_cvtsd_f64(_mm_add_sd(v.raw, _mm_unpackhi_pd(v.raw, v.raw))); }
+SMAX_INLINE double reduce_max(vd v) { return _mm_cvtsd_f64(_mm_max_sd(v.raw, _mm_unpackhi_pd(v.raw, v.raw))); }
+
+// Order matters: the kernels use the math functions.
+#include "../detail/math-inl.hpp"
+
+#include "../detail/kernels-inl.hpp"
+
+}  // namespace smax::detail::sse2
+
+SMAX_TARGET_POP
+
+#endif  // SMAX_ARCH_X86_64

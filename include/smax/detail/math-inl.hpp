@@ -1,0 +1,71 @@
+// exp on the vector layer. No include guard: arch/<isa>.hpp includes this file
+// inside its own namespace, after defining vd (a vector of doubles) and its ops.
+//
+// Both functions take d <= 0 (x minus the row maximum, or something smaller):
+// a row's exponentials never overflow, so neither function handles d > 0.
+// Coefficients come from tools/fit_polynomials.py (Remez fits at 200 bits,
+// re-checked after rounding to double).
+
+// exp(d) for float data computed in double.
+// n = round(d / ln2), r = d - n ln2 with |r| <= ln2/2. One ln2 constant is
+// enough: the product's rounding error (at most 2^-53 * 708 ~ 2^-43.5 when
+// mul_add is not fused) becomes a relative error of 2^-43.5 in the result.
+// exp(r) = 1 + r P(r), P of degree 5: approximation error 2^-28.5 relative;
+// evaluation rounding adds below 2^-50. Total: relative error < 2^-28.4, i.e.
+// about 1/20 of a float ulp, and exp(0) is exactly 1 (the row maximum's term).
+// d below -708 (-inf included) is clamped to -708: its exp, ~3e-308, is still
+// a normal double (so 2^n is built by bit arithmetic), rounds to 0 in float and
+// vanishes in any row sum, which always contains a 1. NaN propagates.
+SMAX_INLINE vd exp_nonpositive_p6(vd d) {
+  d = max(vd::splat(-708.0), d);  // max() returns its second operand for a NaN
+  const vd n = round_nearest(d * vd::splat(constants::kLog2e));
+  const vd r = mul_add(n, vd::splat(-constants::kLn2), d);
+  vd p = vd::splat(0x1.709b646128175p-10);
+  p = mul_add(p, r, vd::splat(0x1.12903dafb64f1p-7));
+  p = mul_add(p, r, vd::splat(0x1.55515efacb575p-5));
+  p = mul_add(p, r, vd::splat(0x1.5553c1089b4a8p-3));
+  p = mul_add(p, r, vd::splat(0x1.0000017520a3cp-1));
+  p = mul_add(p, r, vd::splat(0x1.000000d53485ep+0));
+  p = mul_add(p, r, vd::splat(1.0));
+  return ldexp_normal(p, n);
+}
+
+struct vd_pair {
+  vd hi;
+  vd lo;
+};
+
+// exp(d_hi + d_lo) for double data, as hi + lo: hi is exp rounded to double
+// (subnormal results rounded once), lo its residual (may underflow to 0).
+// Requires |d_lo| <= 1 and d_hi <= 0 or NaN.
+// Two-constant reduction: n * ln2_hi is exact (ln2_hi has 42 bits, |n| < 2^11)
+// and so is r_hi = d_hi - n ln2_hi (Sterbenz), whether or not mul_add is fused;
+// r_lo = d_lo - n ln2_lo carries the rest, including the rounding error of x - max.
+// exp(r_hi) = 1 + r_hi + r_hi^2 Q(r_hi), Q of degree 9: approximation error
+// 2^-56.3 relative; 1 + r_hi is split exactly (Fast2Sum) so the only rounding
+// that matters is the final one. exp(r_lo) = 1 + r_lo to within 2^-87.
+// Error: hi + lo is within 2^-55 of exp(d) relatively, hi within 0.53 ulp.
+SMAX_INLINE vd_pair exp_nonpositive_dd(vd d_hi, vd d_lo) {
+  d_hi = max(vd::splat(-750.0), d_hi);  // exp(-750) rounds to 0; NaN passes
+  const vd n = round_nearest(d_hi * vd::splat(constants::kLog2e));
+  const vd r_hi = mul_add(n, vd::splat(-constants::kLn2Hi), d_hi);
+  const vd r_lo = mul_add(n, vd::splat(-constants::kLn2Lo), d_lo);
+  vd q = vd::splat(0x1.ad7f754cee86ap-26);
+  q = mul_add(q, r_hi, vd::splat(0x1.28ad68af958e1p-22));
+  q = mul_add(q, r_hi, vd::splat(0x1.71df253d8f312p-19));
+  q = mul_add(q, r_hi, vd::splat(0x1.a0199a16d5e8ep-16));
+  q = mul_add(q, r_hi, vd::splat(0x1.a01a012a684f4p-13));
+  q = mul_add(q, r_hi, vd::splat(0x1.6c16c18426709p-10));
+  q = mul_add(q, r_hi, vd::splat(0x1.1111111127b9fp-7));
+  q = mul_add(q, r_hi, vd::splat(0x1.555555555088cp-5));
+  q = mul_add(q, r_hi, vd::splat(0x1.55555555554fap-3));
+  q = mul_add(q, r_hi, vd::splat(0x1.000000000000ap-1));
+  const vd one = vd::splat(1.0);
+  const vd s = one + r_hi;
+  vd tail = (r_hi - (s - one)) + (r_hi * r_hi) * q;  // 1 + r_hi == s + (r_hi - (s - 1)) exactly
+  // exp(r_hi + r_lo) ~ exp(r_hi) (1 + r_lo): add r_lo * exp(r_hi), using the rounded exp(r_hi).
+  tail = mul_add(r_lo, s + tail, tail);
+  const vd hi = s + tail;
+  const vd lo = tail - (hi - s);
+  return {ldexp(hi, n), ldexp(lo, n)};
+}

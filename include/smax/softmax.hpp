@@ -1,0 +1,56 @@
+// softmax over the rows of a matrix (or over one vector).
+#pragma once
+
+#include <cstddef>
+
+#include "detail/run.hpp"
+#include "matrix_view.hpp"
+
+namespace smax {
+
+/// y[r][c] = exp(x[r][c]) / sum_k exp(x[r][k]) for each row r, computed with the
+/// row maximum subtracted first, so any finite logits work without overflow.
+///
+/// Types: float or double. Forms: one vector of n elements; rows x cols
+/// contiguous; strided views (each with its own row stride, in elements).
+///
+/// Aliasing: y may be x itself (same pointer and same stride: in place). Any
+/// other overlap of x and y is an error.
+///
+/// Special values, per row (every ISA behaves alike):
+///   - cols == 0 writes nothing.
+///   - x[c] == -inf gives exactly 0 (the others are the softmax of the rest).
+///   - all entries -inf: every output NaN (0/0; nothing to normalise).
+///   - any NaN: every output of that row NaN.
+///   - any +inf (and no NaN): every output NaN, as IEEE arithmetic gives for
+///     x - max(x) = inf - inf. Other rows are unaffected.
+///   - outputs below FLT_MIN (DBL_MIN) are computed as subnormals, never flushed,
+///     whatever the caller's FTZ/DAZ setting; the caller's floating-point
+///     control and status state is restored on return.
+///
+/// Accuracy, against the exact softmax of the given inputs (ulp measured at the
+/// exact value; below FLT_MIN an ulp is 2^-149, below DBL_MIN 2^-1074), on every
+/// ISA: float within 2 ulp, double within 4 ulp. Shifting a row by a constant
+/// (e.g. +1e4) changes the result by no more than these bounds allow.
+///
+/// Errors (smax::error, thrown before anything is written): x and y of different
+/// shapes; a null data pointer for a non-empty view; stride < cols; an extent
+/// whose size overflows; y overlapping x other than exactly in place.
+template <class T>
+void softmax(detail::non_deduced<matrix_view<const T>> x, matrix_view<T> y) {
+  detail::run_map<T>("smax::softmax", &detail::row_kernels<T>::softmax, x, y);
+}
+
+/// Row-major contiguous rows x cols (see the strided form for the contract).
+template <class T>
+void softmax(const T* x, T* y, std::size_t rows, std::size_t cols) {
+  detail::run_map_contiguous<T>("smax::softmax", &detail::row_kernels<T>::softmax, x, y, rows, cols);
+}
+
+/// One vector of n elements (see the strided form for the contract).
+template <class T>
+void softmax(const T* x, T* y, std::size_t n) {
+  softmax<T>(x, y, 1, n);
+}
+
+}  // namespace smax
