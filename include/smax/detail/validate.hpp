@@ -43,7 +43,7 @@ template <class T>
   }
   constexpr std::size_t kMaxElements = static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max()) / sizeof(T);
   const std::size_t rows_before_last = v.rows - 1;
-  if (rows_before_last > (kMaxElements - v.cols) / v.stride) {
+  if (v.cols > kMaxElements || rows_before_last > (kMaxElements - v.cols) / v.stride) {
     return report_error(prefix + " has rows = " + str(v.rows) + ", cols = " + str(v.cols) +
                         ", stride = " + str(v.stride) + ": its extent overflows the address space");
   }
