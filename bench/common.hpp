@@ -1,0 +1,157 @@
+// Shared machinery of the benchmark binary: shapes, entry names, inputs, the
+// rotating buffers, the agreement check against smax, and the timed loop.
+//
+// Every contender (smax per ISA, the naive loop, memcpy, each peer library) is
+// timed by the same loop on the same buffers, so the figures differ only by the
+// code under test.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace smax_bench {
+
+enum class op { softmax, log_softmax, logsumexp };
+inline constexpr op kOps[] = {op::softmax, op::log_softmax, op::logsumexp};
+
+const char* op_name(op which);
+
+struct shape {
+  std::size_t rows;
+  std::size_t cols;
+  std::size_t size() const { return rows * cols; }
+};
+
+// From many short rows (attention heads) to one row of 16M (a large vocabulary
+// split, or a flattened tensor); the last is out of cache by size alone.
+inline constexpr shape kShapes[] = {{4096, 64}, {1024, 1000}, {64, 32000}, {8, 128256}, {1, 1048576}, {1, 16777216}};
+
+template <class T>
+constexpr const char* dtype_name();
+template <>
+constexpr const char* dtype_name<float>() {
+  return "f32";
+}
+template <>
+constexpr const char* dtype_name<double>() {
+  return "f64";
+}
+
+// "<op>/<dtype>/<contender>/<rows>x<cols>"; report.py and compare.py parse it.
+std::string entry_name(const std::string& op_label, const char* dtype, const std::string& contender, shape s);
+
+// Whether the contender is selected by SMAX_BENCH_CONTENDERS, a comma-separated
+// list of name prefixes (unset: all). It acts at registration, so a second
+// process can time only some contenders (say, torch under another CPU capability)
+// whatever --benchmark_filter the user passes to both.
+bool wanted(const std::string& contender);
+
+// Bytes one call reads and writes: the figure behind bytes_per_second.
+std::int64_t bytes_per_call(op which, shape s, std::size_t element_size);
+
+// Memory that the rotating buffers of one entry span at least; see workspace.
+std::size_t rotation_bytes();
+
+// Inputs and outputs of one (dtype, shape). Holds `slots()` copies of the same
+// logits, each with its own output, and the timed loop moves to the next copy
+// on every call: the working set of consecutive calls then exceeds L2 several
+// times over, so every call reads its input from L3 (or from DRAM when one copy
+// alone exceeds L3), as a call in the middle of a real network does, instead of
+// from the L1/L2 that the previous iteration warmed. Shapes whose single copy is
+// already larger than rotation_bytes() get one slot.
+template <class T>
+class workspace {
+ public:
+  // The workspace of `s`, kept until another shape of the same dtype is asked
+  // for; the entries of one shape run one after another, so inputs and
+  // references are built once per shape.
+  static workspace& get(shape s);
+
+  shape dims() const { return dims_; }
+  std::size_t slots() const { return inputs_.size(); }
+  const T* input(std::size_t slot) const { return inputs_[slot].get(); }
+  T* output(std::size_t slot) const { return outputs_[slot].get(); }
+  std::size_t output_size(op which) const { return which == op::logsumexp ? dims_.rows : dims_.size(); }
+
+  // smax's result for `which` on these inputs, computed once on its fastest ISA.
+  const std::vector<T>& reference(op which);
+
+  // Empty when output(0) agrees with reference(which) within the tolerance of
+  // the op and dtype, else a message naming the largest difference.
+  std::string disagreement(op which);
+
+ private:
+  struct free_deleter {
+    void operator()(T* p) const;
+  };
+  using buffer = std::unique_ptr<T[], free_deleter>;
+
+  explicit workspace(shape s);
+
+  shape dims_;
+  std::vector<buffer> inputs_;
+  std::vector<buffer> outputs_;
+  std::vector<T> references_[3];
+};
+
+// One call of a contender on slot `slot` of the workspace it was prepared for.
+using call = std::function<void(std::size_t slot)>;
+
+// Builds the call of a contender for one workspace: creates the peer's
+// primitives or tensors outside the timed loop. Throws std::exception to skip
+// the entry with its message.
+template <class T>
+using preparer = std::function<call(workspace<T>&)>;
+
+enum class on_disagreement {
+  skip,       // a wrong answer's speed means nothing: SkipWithError
+  flag,       // time it anyway and say so in the label (the naive loop's float sum)
+  unchecked,  // not an op of its own (memcpy)
+};
+
+// The body of every entry: prepare, check once against smax, then time calls
+// that rotate through the slots. `entry` is the registered name.
+template <class T>
+void run_entry(benchmark::State& state, const std::string& entry, op which, shape s, const preparer<T>& prepare,
+               on_disagreement policy);
+
+// Queues `op/dtype/contender/shape` for every op in `ops` and every shape,
+// unless SMAX_BENCH_CONTENDERS leaves the contender out. `make(op)` gives the
+// preparer of that op.
+template <class T>
+void register_entries(const std::string& contender, std::initializer_list<op> ops,
+                      const std::function<preparer<T>(op)>& make, on_disagreement policy = on_disagreement::skip);
+
+// Queues one entry. `order` sorts entries before they reach Google Benchmark:
+// entries of one dtype and shape run together, so inputs and references are
+// built once per (dtype, shape) rather than once per entry.
+struct entry_order {
+  int dtype;
+  std::size_t shape;
+  int op;
+};
+void queue_entry(const std::string& name, entry_order order, std::function<void(benchmark::State&)> body);
+
+// Hands the queued entries to Google Benchmark, in order.
+void register_queued();
+
+// The contenders, one register function each; main() calls those compiled in.
+void register_smax();
+void register_naive();
+void register_memcpy();
+void register_onednn();
+void register_xnnpack();
+void register_torch();
+void register_eigen();
+
+// Key/value pairs that go into the JSON context (versions, capabilities).
+void add_context(const std::string& key, const std::string& value);
+
+}  // namespace smax_bench

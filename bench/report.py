@@ -1,0 +1,394 @@
+#!/usr/bin/env python3
+"""Turns smax_bench's Google Benchmark JSON into tables and a plot.
+
+    bench/report.py [--md FILE] [--png FILE] [--command TEXT] RUN.json [RUN.json ...]
+
+Reads one or more JSON files written with --benchmark_out_format=json (the
+second usually holds the torch entries of a process started with
+ATEN_CPU_CAPABILITY=avx512), takes each entry's median over repetitions, and
+prints one table per op and dtype: shape x contender in G elements/s, then each
+smax ISA's ratio to the best peer (the fastest contender that is neither smax,
+the naive loop nor memcpy) and to memcpy of the same bytes. Writes the same as
+markdown with the run's date, CPU, compiler and command, and draws throughput
+against row length per contender with gnuplot, one panel per op and dtype.
+
+Python 3 standard library only; the plot is skipped when gnuplot is missing.
+"""
+import argparse
+import datetime
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+
+OPS = ["softmax", "log_softmax", "logsumexp"]
+DTYPES = ["f32", "f64"]
+ISA_RANK = ["avx512", "avx2", "sse2", "neon", "scalar"]  # fastest first
+PEER_RANK = ["onednn", "xnnpack", "torch", "eigen"]
+
+
+class Entry:
+    def __init__(self):
+        self.samples = []  # items/s of each repetition, when no median was reported
+        self.median = None  # items/s
+        self.cpu_time = None
+        self.real_time = None
+        self.label = ""
+        self.error = ""
+        self.source = ""
+
+    def value(self):
+        """Median items/s, or None."""
+        if self.median is not None:
+            return self.median
+        if self.samples:
+            return statistics.median(self.samples)
+        return None
+
+
+def parse_name(run_name):
+    """'softmax/f32/smax-avx512/64x32000' -> (op, dtype, contender, (rows, cols))."""
+    parts = run_name.split("/")
+    if parts and parts[-1] in ("real_time", "manual_time"):
+        parts = parts[:-1]
+    if len(parts) != 4 or "x" not in parts[3]:
+        return None
+    rows, _, cols = parts[3].partition("x")
+    if not (rows.isdigit() and cols.isdigit()):
+        return None
+    return parts[0], parts[1], parts[2], (int(rows), int(cols))
+
+
+def load(paths):
+    """Returns (entries keyed by (op, dtype, contender, shape), contexts, notes)."""
+    entries, contexts, notes = {}, [], []
+    repetitions = set()
+    for path in paths:
+        with open(path) as f:
+            data = json.load(f)
+        contexts.append((path, data.get("context", {})))
+        seen_here = {}
+        for b in data.get("benchmarks", []):
+            key = parse_name(b.get("run_name", b.get("name", "")))
+            if key is None:
+                continue
+            if key in entries and entries[key].source != path:
+                # Two runs measured the same contender (e.g. ATEN_CPU_CAPABILITY
+                # had no effect): keep the first.
+                if key not in seen_here:
+                    notes.append("%s also in %s; kept the figure from %s" % ("/".join(map(str, key[:3])),
+                                                                             path, entries[key].source))
+                seen_here[key] = True
+                continue
+            e = entries.setdefault(key, Entry())
+            e.source = path
+            repetitions.add(b.get("repetitions", 1))
+            if b.get("error_occurred"):
+                e.error = b.get("error_message", "error")
+                continue
+            e.label = b.get("label", e.label)
+            if b.get("run_type") == "aggregate":
+                if b.get("aggregate_name") == "median":
+                    e.median = b.get("items_per_second")
+                    e.cpu_time, e.real_time = b.get("cpu_time"), b.get("real_time")
+            elif "items_per_second" in b:
+                e.samples.append(b["items_per_second"])
+                if e.cpu_time is None:
+                    e.cpu_time, e.real_time = b.get("cpu_time"), b.get("real_time")
+    if contexts:
+        contexts[0][1]["repetitions"] = "/".join(str(r) for r in sorted(repetitions))
+    return entries, contexts, notes
+
+
+def contender_rank(name):
+    if name.startswith("smax-"):
+        isa = name[5:]
+        return (0, ISA_RANK.index(isa) if isa in ISA_RANK else len(ISA_RANK), name)
+    if name == "naive":
+        return (1, 0, name)
+    if name == "memcpy":
+        return (4, 0, name)
+    base = name.split("-")[0]
+    return (2 if base in PEER_RANK else 3, PEER_RANK.index(base) if base in PEER_RANK else 0, name)
+
+
+def is_peer(name):
+    return not name.startswith("smax-") and name not in ("naive", "memcpy")
+
+
+def shape_text(shape):
+    return "%dx%d" % shape
+
+
+def gps(value):
+    return value / 1e9
+
+
+def fmt(value):
+    if value is None:
+        return "—"
+    g = gps(value)
+    return "%.2f" % g if g >= 0.1 else "%.3f" % g
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+class Tables:
+    def __init__(self, entries):
+        self.entries = entries
+        self.footnotes = []
+
+    def note(self, text):
+        if text not in self.footnotes:
+            self.footnotes.append(text)
+        return "[%d]" % (self.footnotes.index(text) + 1)
+
+    def get(self, op, dtype, contender, shape):
+        if contender == "memcpy":
+            op = "copy"
+        return self.entries.get((op, dtype, contender, shape))
+
+    def cell(self, op, dtype, contender, shape):
+        e = self.get(op, dtype, contender, shape)
+        if e is None:
+            return "—"
+        if e.error:
+            return "skipped " + self.note("%s/%s/%s/%s: %s" % (op, dtype, contender, shape_text(shape), e.error))
+        text = fmt(e.value())
+        flags = []
+        if e.label:
+            flags.append(self.note("%s/%s/%s/%s: %s" % (op, dtype, contender, shape_text(shape), e.label)))
+        if e.cpu_time and e.real_time and e.cpu_time > 1.15 * e.real_time:
+            flags.append(self.note("CPU time exceeds wall time: more than one thread ran"))
+        return text + ("" if not flags else " " + " ".join(flags))
+
+    def render(self, op, dtype):
+        keys = [k for k in self.entries if k[0] == op and k[1] == dtype]
+        if not keys:
+            return None
+        shapes = sorted({k[3] for k in keys}, key=lambda s: (s[1], s[0]))
+        contenders = sorted({k[2] for k in keys}, key=contender_rank)
+        if any(("copy", dtype, "memcpy", s) in self.entries for s in shapes):
+            contenders.append("memcpy")
+        smax = [c for c in contenders if c.startswith("smax-")]
+        peers = [c for c in contenders if is_peer(c)]
+
+        out = ["## %s, %s" % (op, dtype), "",
+               "G elements/s (rows x cols per second), median of repetitions; higher is better.", ""]
+        out.append("| shape | " + " | ".join(contenders) + " |")
+        out.append("|---" * (len(contenders) + 1) + "|")
+        for s in shapes:
+            out.append("| %s | " % shape_text(s) + " | ".join(self.cell(op, dtype, c, s) for c in contenders) + " |")
+        out.append("")
+
+        if not smax:
+            return "\n".join(out)
+        header = ["shape", "best peer"]
+        for c in smax:
+            if peers:
+                header.append("%s ÷ best peer" % c)
+            header.append("%s ÷ memcpy" % c)
+        out.append("| " + " | ".join(header) + " |")
+        out.append("|---" * len(header) + "|")
+        lowest = [None] * (len(header) - 2)
+        for s in shapes:
+            best_name, best = None, None
+            for p in peers:
+                e = self.get(op, dtype, p, s)
+                v = e.value() if e and not e.error else None
+                if v is not None and (best is None or v > best):
+                    best_name, best = p, v
+            copy = self.get(op, dtype, "memcpy", s)
+            copy_v = copy.value() if copy and not copy.error else None
+            row = [shape_text(s), "%s %s" % (fmt(best), best_name) if best_name else "—"]
+            col = 0
+            for c in smax:
+                e = self.get(op, dtype, c, s)
+                v = e.value() if e and not e.error else None
+                bases = ([best] if peers else []) + [copy_v]
+                for base in bases:
+                    ratio = v / base if v and base else None
+                    row.append("%.2fx" % ratio if ratio else "—")
+                    if ratio and (lowest[col] is None or ratio < lowest[col]):
+                        lowest[col] = ratio
+                    col += 1
+            out.append("| " + " | ".join(row) + " |")
+        out.append("| lowest | | " + " | ".join("%.2fx" % r if r else "—" for r in lowest) + " |")
+        out.append("")
+        return "\n".join(out)
+
+
+def context_lines(contexts, command, notes):
+    ctx = {}
+    for _, c in contexts:
+        for k, v in c.items():
+            ctx.setdefault(k, v)
+    date = ctx.get("date", datetime.datetime.now().isoformat(timespec="seconds"))
+    lines = ["# smax benchmark report", ""]
+    lines.append("- date: %s" % date)
+    caches = ", ".join("L%d%s %d KiB" % (c.get("level", 0), "d" if c.get("type") == "Data" else
+                                         "i" if c.get("type") == "Instruction" else "",
+                                         c.get("size", 0) // 1024) for c in ctx.get("caches", []))
+    lines.append("- CPU: %s, %s CPUs%s" % (cpu_model(), ctx.get("num_cpus", "?"), (" (" + caches + ")") if caches else ""))
+    lines.append("- compiler: %s" % ctx.get("compiler", "unknown"))
+    lines.append("- smax %s, ISAs run: %s" % (ctx.get("smax_version", "?"), ctx.get("smax_isas", "?")))
+    peers = []
+    if "onednn_version" in ctx:
+        peers.append("oneDNN %s (%s)" % (ctx["onednn_version"], ctx.get("onednn_impl", "?")))
+    if "xnnpack" in ctx:
+        peers.append("XNNPACK: %s" % ctx["xnnpack"])
+    elif "xnnpack" in ctx.get("peers_built", ""):
+        peers.append("XNNPACK")
+    caps = sorted({c.get("torch_capability") for _, c in contexts if c.get("torch_capability")})
+    if "torch_version" in ctx:
+        peers.append("libtorch %s (CPU capability: %s)" % (ctx["torch_version"], ", ".join(caps)))
+    if "eigen_version" in ctx:
+        peers.append("Eigen %s (%s)" % (ctx["eigen_version"], ctx.get("eigen_simd", "?")))
+    lines.append("- peers: %s" % ("; ".join(peers) if peers else "none"))
+    rotation = int(ctx.get("rotation_bytes", "0") or 0)
+    if rotation > 0:
+        buffers = ("each call reads logits from buffer copies that rotate over at least %.0f MiB, so inputs come "
+                   "from L3, and from DRAM for 1x16777216" % (rotation / (1 << 20)))
+    else:
+        buffers = "one buffer per entry (SMAX_BENCH_ROTATE_BYTES=0): small shapes run from L1/L2"
+    lines.append("- method: one thread, %s CPU(s) in the affinity mask; CPU time; median of %s repetition(s); %s; "
+                 "standard normal logits from a fixed seed; every peer's output checked against smax's before "
+                 "timing" % (ctx.get("pinned_cpus", "?"), ctx.get("repetitions", "?"), buffers))
+    if command:
+        lines.append("- command: `%s`" % command)
+    warnings = []
+    if ctx.get("smax_bench_build", "optimized") != "optimized":
+        warnings.append(ctx["smax_bench_build"])
+    if ctx.get("pinned_cpus") not in (None, "1"):
+        warnings.append("not pinned to one CPU (taskset -c N)")
+    load = ctx.get("load_avg")
+    if load and load[0] > 1.5:
+        warnings.append("machine busy during the run (load average %.2f); CPU time keeps other processes' slices "
+                        "out, not their use of caches and memory bandwidth" % load[0])
+    for w in warnings + notes:
+        lines.append("- note: %s" % w)
+    lines.append("")
+    return lines
+
+
+def plot(entries, png, title):
+    gnuplot = shutil.which("gnuplot")
+    if gnuplot is None:
+        print("report.py: gnuplot not found, no plot (apt-get install gnuplot-nox)", file=sys.stderr)
+        return False
+    panels = [(op, dt) for dt in DTYPES for op in OPS
+              if any(k[0] == op and k[1] == dt for k in entries)]
+    if not panels:
+        return False
+    contenders = sorted({k[2] for k in entries if k[0] != "copy"}, key=contender_rank)
+    if any(k[0] == "copy" for k in entries):
+        contenders.append("memcpy")
+    palette = ["#1f4e9c", "#3f8fd2", "#7fb8e8", "#b0d4f1", "#7f7f7f", "#d62728", "#ff7f0e", "#2ca02c",
+               "#98df8a", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf"]
+    style = {}
+    for i, c in enumerate(contenders):
+        color = palette[i % len(palette)]
+        if c == "memcpy":
+            style[c] = 'lc rgb "#000000" dt 3 lw 1.5 pt 0'
+        elif c == "naive":
+            style[c] = 'lc rgb "#7f7f7f" dt 2 lw 1.5 pt 6'
+        elif c.startswith("smax-"):
+            style[c] = 'lc rgb "%s" dt 1 lw 2.5 pt 7' % color
+        else:
+            style[c] = 'lc rgb "%s" dt 4 lw 1.5 pt 5' % color
+    shapes = sorted({k[3] for k in entries}, key=lambda s: (s[1], s[0]))
+    rows = len({dt for _, dt in panels})
+    cols = max(sum(1 for _, dt in panels if dt == d) for d in DTYPES)
+    # Log y: equal ratios are equal distances, and memcpy (several times any
+    # kernel) does not flatten the rest. Non-enhanced text keeps the
+    # underscores of op names literal.
+    script = ['set terminal pngcairo noenhanced size %d,%d font "sans,10"' % (760 * cols, 520 * rows + 40),
+              'set output "%s"' % png.replace('"', '\\"'),
+              'set multiplot layout %d,%d title "%s"' % (rows, cols, title.replace('"', "'")),
+              "set logscale xy 10", "set grid xtics ytics mytics", 'set key outside right top font ",8"',
+              'set xlabel "shape (rows x cols), by row length"', 'set ylabel "G elements/s"',
+              "set ytics (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)", "set mytics 10",
+              "set xrange [%g:%g]" % (shapes[0][1] / 2, shapes[-1][1] * 2),
+              "set xtics rotate by 30 right (" + ", ".join('"%s" %d' % (shape_text(s), s[1]) for s in shapes) + ")"]
+    blocks, plots = [], []
+    for n, (op, dt) in enumerate(panels):
+        lines = []
+        for c in contenders:
+            key = ("copy" if c == "memcpy" else op, dt, c)
+            points = []
+            for s in shapes:
+                e = entries.get(key + (s,))
+                if e and not e.error and e.value():
+                    points.append("%d %.6g" % (s[1], gps(e.value())))
+            if not points:
+                continue
+            name = "$p%d_%d" % (n, len(lines))
+            blocks.append("%s << EOD\n%s\nEOD" % (name, "\n".join(points)))
+            lines.append('%s using 1:2 with linespoints %s title "%s"' % (name, style[c], c))
+        plots.append('set title "%s, %s"\nplot %s' % (op, dt, ", \\\n  ".join(lines)))
+    script = blocks + script + plots + ["unset multiplot"]
+    result = subprocess.run([gnuplot], input="\n".join(script) + "\n", text=True, capture_output=True)
+    if result.returncode != 0:
+        print("report.py: gnuplot failed:\n" + result.stderr, file=sys.stderr)
+        return False
+    return True
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("runs", nargs="+", help="Google Benchmark JSON files")
+    parser.add_argument("--md", help="write the report as markdown here")
+    parser.add_argument("--png", help="draw the plot here (gnuplot)")
+    parser.add_argument("--command", default="", help="the command that produced the runs, for the report")
+    args = parser.parse_args()
+
+    runs = [p for p in args.runs if os.path.exists(p)]
+    if not runs:
+        sys.exit("report.py: none of %s exists" % ", ".join(args.runs))
+    entries, contexts, notes = load(runs)
+    if not entries:
+        sys.exit("report.py: no smax_bench entries in %s" % ", ".join(runs))
+
+    tables = Tables(entries)
+    body = []
+    for op in OPS:
+        for dt in DTYPES:
+            text = tables.render(op, dt)
+            if text:
+                body.append(text)
+    lines = context_lines(contexts, args.command, notes)
+    if args.png:
+        where = os.path.dirname(os.path.abspath(args.md)) if args.md else os.getcwd()
+        lines += ["![throughput against row length](%s)" % os.path.relpath(os.path.abspath(args.png), where), ""]
+    lines += body
+    if tables.footnotes:
+        lines += ["Notes:", ""] + ["%d. %s" % (i + 1, t) for i, t in enumerate(tables.footnotes)] + [""]
+    report = "\n".join(lines)
+    print(report)
+
+    if args.md:
+        os.makedirs(os.path.dirname(os.path.abspath(args.md)), exist_ok=True)
+        with open(args.md, "w") as f:
+            f.write(report)
+        print("report.py: wrote %s" % args.md, file=sys.stderr)
+    if args.png:
+        os.makedirs(os.path.dirname(os.path.abspath(args.png)), exist_ok=True)
+        date = next((c.get("date") for _, c in contexts if c.get("date")), "")
+        if plot(entries, args.png, "smax_bench: G elements/s against row length, one thread (%s, %s)" %
+                (cpu_model(), date[:10])):
+            print("report.py: wrote %s" % args.png, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+// smax itself, once per ISA this CPU runs.
+#include <memory>
+#include <smax/smax.hpp>
+
+#include "common.hpp"
+
+namespace smax_bench {
+namespace {
+
+template <class T>
+preparer<T> smax_op(op which, smax::isa path) {
+  return [which, path](workspace<T>& ws) -> call {
+    // The call holds the ISA choice for as long as the entry runs; smax reads
+    // it once per call, as it does for any user.
+    auto pick = std::make_shared<smax::scoped_isa>(path);
+    const shape s = ws.dims();
+    switch (which) {
+      case op::softmax:
+        return [pick, &ws, s](std::size_t k) { smax::softmax<T>(ws.input(k), ws.output(k), s.rows, s.cols); };
+      case op::log_softmax:
+        return [pick, &ws, s](std::size_t k) { smax::log_softmax<T>(ws.input(k), ws.output(k), s.rows, s.cols); };
+      case op::logsumexp:
+        return [pick, &ws, s](std::size_t k) { smax::logsumexp<T>(ws.input(k), ws.output(k), s.rows, s.cols); };
+    }
+    return {};
+  };
+}
+
+template <class T>
+void register_isa(smax::isa path) {
+  register_entries<T>(std::string("smax-") + smax::isa_name(path), {op::softmax, op::log_softmax, op::logsumexp},
+                      [path](op which) { return smax_op<T>(which, path); });
+}
+
+}  // namespace
+
+void register_smax() {
+  // Fastest first, so that each table reads from the figure that matters.
+  const std::vector<smax::isa> paths = smax::available_isas();
+  for (auto it = paths.rbegin(); it != paths.rend(); ++it) {
+    register_isa<float>(*it);
+    register_isa<double>(*it);
+  }
+}
+
+}  // namespace smax_bench
