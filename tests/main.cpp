@@ -52,7 +52,7 @@ bool report_isas() {
   std::printf("smax ISA paths:\n");
   for (smax::isa which : smax::detail::kAllIsas) {
     const char* status = "runs";
-    if (smax::detail::compiled_table(which) == nullptr) {
+    if (!smax::detail::compiled(which)) {
       status = "could not run: not compiled for this architecture";
     } else if (!smax::detail::cpu_supports(which)) {
       status = "could not run: this CPU/OS does not support it";

@@ -128,7 +128,7 @@ TEMPLATE_TEST_CASE("invalid arguments are reported before anything is written", 
     expect_error(y, [&] { smax::log_softmax(x.data(), static_cast<T*>(nullptr), 16); },
                  {"smax::log_softmax", "y.data is null"});
     expect_error(y, [&] { smax::logsumexp(x.data(), static_cast<T*>(nullptr), 4, 16); },
-                 {"smax::logsumexp", "out is null", "4 rows"});
+                 {"smax::logsumexp", "out is null", "4 elements are needed"});
     expect_error(y, [&] { (void)smax::logsumexp(static_cast<const T*>(nullptr), 5); },
                  {"smax::logsumexp", "x.data is null"});
   }

@@ -21,6 +21,8 @@ namespace smax {
 ///  - neon:   AArch64 Advanced SIMD.
 enum class isa { scalar, sse2, avx2, avx512, neon };
 
+inline namespace SMAX_ABI {
+
 /// Lower-case name of an ISA ("scalar", "sse2", "avx2", "avx512", "neon"), as
 /// accepted by the SMAX_ISA environment variable.
 constexpr const char* isa_name(isa which) noexcept {
@@ -34,11 +36,13 @@ constexpr const char* isa_name(isa which) noexcept {
   return "unknown";
 }
 
+}  // namespace SMAX_ABI
 }  // namespace smax
 
 #include "detail/dispatch.hpp"
 
 namespace smax {
+inline namespace SMAX_ABI {
 
 /// The ISAs that are compiled into this build for this architecture and that
 /// the running CPU and OS support, from the most portable to the fastest.
@@ -54,7 +58,7 @@ inline std::vector<isa> available_isas() {
 /// one, unless the environment variable SMAX_ISA names another: an unknown or
 /// unavailable name is reported as smax::error by that first call (and by
 /// every later one until it is fixed), never ignored.
-inline isa active_isa() { return detail::active_isa_slot().load(std::memory_order_relaxed); }
+inline isa active_isa() { return detail::current_isa(); }
 
 /// Selects the ISA for all later calls from every thread.
 /// Throws smax::error if `which` is not in available_isas().
@@ -64,7 +68,7 @@ inline void set_isa(isa which) {
                                " is not available here (available: " + detail::available_list() + ")");
     return;
   }
-  detail::active_isa_slot().store(which, std::memory_order_relaxed);
+  shared_state::active_isa.store(static_cast<int>(which), std::memory_order_relaxed);
 }
 
 /// Selects an ISA for the lifetime of the object, then restores the previous
@@ -73,7 +77,7 @@ inline void set_isa(isa which) {
 class scoped_isa {
  public:
   explicit scoped_isa(isa which) : previous_(active_isa()) { set_isa(which); }
-  ~scoped_isa() { detail::active_isa_slot().store(previous_, std::memory_order_relaxed); }
+  ~scoped_isa() { shared_state::active_isa.store(static_cast<int>(previous_), std::memory_order_relaxed); }
   scoped_isa(const scoped_isa&) = delete;
   scoped_isa& operator=(const scoped_isa&) = delete;
 
@@ -81,4 +85,5 @@ class scoped_isa {
   isa previous_;
 };
 
+}  // namespace SMAX_ABI
 }  // namespace smax

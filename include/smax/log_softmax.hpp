@@ -7,6 +7,7 @@
 #include "matrix_view.hpp"
 
 namespace smax {
+inline namespace SMAX_ABI {
 
 /// y[r][c] = x[r][c] - log(sum_k exp(x[r][k])) for each row r, computed as
 /// (x - max) - log(sum exp(x - max)): no overflow, and no exp/log round trip of
@@ -29,13 +30,13 @@ namespace smax {
 /// Errors: as smax::softmax.
 template <class T>
 void log_softmax(detail::non_deduced<matrix_view<const T>> x, matrix_view<T> y) {
-  detail::run_map<T>("smax::log_softmax", &detail::row_kernels<T>::log_softmax, x, y);
+  detail::run_map<detail::op_log_softmax, T>("smax::log_softmax", x, y);
 }
 
 /// Row-major contiguous rows x cols (see the strided form for the contract).
 template <class T>
 void log_softmax(const T* x, T* y, std::size_t rows, std::size_t cols) {
-  detail::run_map_contiguous<T>("smax::log_softmax", &detail::row_kernels<T>::log_softmax, x, y, rows, cols);
+  detail::run_map_contiguous<detail::op_log_softmax, T>("smax::log_softmax", x, y, rows, cols);
 }
 
 /// One vector of n elements (see the strided form for the contract).
@@ -44,4 +45,35 @@ void log_softmax(const T* x, T* y, std::size_t n) {
   log_softmax<T>(x, y, 1, n);
 }
 
+/// Backward pass of log_softmax: given y = log_softmax(x) and dy = d(loss)/dy,
+/// writes dx[r][c] = dy[r][c] - exp(y[r][c]) * sum_k dy[r][k].
+///
+/// Shapes: y, dy and dx alike. Aliasing: dx may be dy or y itself (same pointer
+/// and stride); any other overlap with them is an error.
+///
+/// Accuracy (s = sum_k |dy_k|): float within 2 ulp + 2^-30 exp(y_c) s;
+/// double within 4 ulp + 2^-50 exp(y_c) s (the second term covers cancellation
+/// between dy_c and exp(y_c) sum dy, e.g. at a target whose probability is ~1).
+///
+/// Errors: as smax::softmax, for each of the three views.
+template <class T>
+void log_softmax_backward(detail::non_deduced<matrix_view<const T>> y, detail::non_deduced<matrix_view<const T>> dy,
+                          matrix_view<T> dx) {
+  detail::run_backward<detail::op_log_softmax_backward, T>("smax::log_softmax_backward", "y", y, "dy", dy, dx);
+}
+
+/// Row-major contiguous rows x cols (see the strided form for the contract).
+template <class T>
+void log_softmax_backward(const T* y, const T* dy, T* dx, std::size_t rows, std::size_t cols) {
+  detail::run_backward_contiguous<detail::op_log_softmax_backward, T>("smax::log_softmax_backward", "y", y, "dy", dy,
+                                                                      dx, rows, cols);
+}
+
+/// One vector of n elements (see the strided form for the contract).
+template <class T>
+void log_softmax_backward(const T* y, const T* dy, T* dx, std::size_t n) {
+  log_softmax_backward<T>(y, dy, dx, 1, n);
+}
+
+}  // namespace SMAX_ABI
 }  // namespace smax

@@ -3,6 +3,7 @@
 // SIMD path the running CPU supports is chosen at run time (see isa.hpp).
 #pragma once
 
+#include "cross_entropy.hpp"
 #include "error.hpp"
 #include "isa.hpp"
 #include "log_softmax.hpp"

@@ -7,6 +7,7 @@
 #include "matrix_view.hpp"
 
 namespace smax {
+inline namespace SMAX_ABI {
 
 /// y[r][c] = exp(x[r][c]) / sum_k exp(x[r][k]) for each row r, computed with the
 /// row maximum subtracted first, so any finite logits work without overflow.
@@ -38,13 +39,13 @@ namespace smax {
 /// whose size overflows; y overlapping x other than exactly in place.
 template <class T>
 void softmax(detail::non_deduced<matrix_view<const T>> x, matrix_view<T> y) {
-  detail::run_map<T>("smax::softmax", &detail::row_kernels<T>::softmax, x, y);
+  detail::run_map<detail::op_softmax, T>("smax::softmax", x, y);
 }
 
 /// Row-major contiguous rows x cols (see the strided form for the contract).
 template <class T>
 void softmax(const T* x, T* y, std::size_t rows, std::size_t cols) {
-  detail::run_map_contiguous<T>("smax::softmax", &detail::row_kernels<T>::softmax, x, y, rows, cols);
+  detail::run_map_contiguous<detail::op_softmax, T>("smax::softmax", x, y, rows, cols);
 }
 
 /// One vector of n elements (see the strided form for the contract).
@@ -53,4 +54,36 @@ void softmax(const T* x, T* y, std::size_t n) {
   softmax<T>(x, y, 1, n);
 }
 
+/// Backward pass of softmax: given y = softmax(x) and dy = d(loss)/dy, writes
+/// dx = d(loss)/dx, i.e. dx[r][c] = y[r][c] * (dy[r][c] - sum_k dy[r][k] y[r][k]).
+///
+/// Shapes: y, dy and dx alike. Aliasing: dx may be dy or y itself (same pointer
+/// and stride); any other overlap with them is an error. y and dy may overlap.
+/// NaN or infinities propagate as the formula implies.
+///
+/// Accuracy (s = sum_k |dy_k y_k|): float within 2 ulp + 2^-30 |y_c| s;
+/// double within 4 ulp + 2^-50 |y_c| s. The second term covers cancellation in
+/// dy_c - sum: it is what the rounding of the inputs alone can cause.
+///
+/// Errors: as smax::softmax, for each of the three views.
+template <class T>
+void softmax_backward(detail::non_deduced<matrix_view<const T>> y, detail::non_deduced<matrix_view<const T>> dy,
+                      matrix_view<T> dx) {
+  detail::run_backward<detail::op_softmax_backward, T>("smax::softmax_backward", "y", y, "dy", dy, dx);
+}
+
+/// Row-major contiguous rows x cols (see the strided form for the contract).
+template <class T>
+void softmax_backward(const T* y, const T* dy, T* dx, std::size_t rows, std::size_t cols) {
+  detail::run_backward_contiguous<detail::op_softmax_backward, T>("smax::softmax_backward", "y", y, "dy", dy, dx, rows,
+                                                                  cols);
+}
+
+/// One vector of n elements (see the strided form for the contract).
+template <class T>
+void softmax_backward(const T* y, const T* dy, T* dx, std::size_t n) {
+  softmax_backward<T>(y, dy, dx, 1, n);
+}
+
+}  // namespace SMAX_ABI
 }  // namespace smax

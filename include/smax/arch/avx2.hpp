@@ -9,13 +9,16 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "../detail/kernel_table.hpp"
 #include "../detail/scalar_math.hpp"
 
 SMAX_TARGET_PUSH("avx2,fma,f16c,bmi,bmi2,popcnt")
 
-namespace smax::detail::avx2 {
+namespace smax {
+inline namespace SMAX_ABI {
+namespace detail::avx2 {
 
 template <class C>
 struct vec;
@@ -99,17 +102,26 @@ SMAX_INLINE double reduce_add(vd v) {
   const __m128d pair = _mm_add_pd(_mm256_castpd256_pd128(v.raw), _mm256_extractf128_pd(v.raw, 1));
   return _mm_cvtsd_f64(_mm_add_sd(pair, _mm_unpackhi_pd(pair, pair)));
 }
+SMAX_INLINE double first_lane(vd v) { return _mm256_cvtsd_f64(v.raw); }
 SMAX_INLINE double reduce_max(vd v) {
   const __m128d pair = _mm_max_pd(_mm256_castpd256_pd128(v.raw), _mm256_extractf128_pd(v.raw, 1));
   return _mm_cvtsd_f64(_mm_max_sd(pair, _mm_unpackhi_pd(pair, pair)));
 }
 
-// Order matters: the kernels use the math functions.
+// The shared kernels, in dependency order (not alphabetical: keep the blank lines).
 #include "../detail/math-inl.hpp"
 
 #include "../detail/kernels-inl.hpp"
 
-}  // namespace smax::detail::avx2
+#include "../detail/backward-inl.hpp"
+
+#include "../detail/cross_entropy-inl.hpp"
+
+#include "../detail/table-inl.hpp"
+
+}  // namespace detail::avx2
+}  // namespace SMAX_ABI
+}  // namespace smax
 
 SMAX_TARGET_POP
 

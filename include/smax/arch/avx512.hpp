@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "../detail/kernel_table.hpp"
 #include "../detail/scalar_math.hpp"
@@ -16,7 +17,9 @@
 SMAX_DIAGNOSTICS_PUSH
 SMAX_TARGET_PUSH("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,f16c,bmi,bmi2,popcnt")
 
-namespace smax::detail::avx512 {
+namespace smax {
+inline namespace SMAX_ABI {
+namespace detail::avx512 {
 
 inline constexpr const char* kName = "avx512";
 
@@ -81,14 +84,23 @@ SMAX_INLINE vd select(mask<double> m, vd if_true, vd if_false) {
   return {_mm512_mask_blend_pd(m.raw, if_false.raw, if_true.raw)};
 }
 SMAX_INLINE double reduce_add(vd v) { return _mm512_reduce_add_pd(v.raw); }
+SMAX_INLINE double first_lane(vd v) { return _mm512_cvtsd_f64(v.raw); }
 SMAX_INLINE double reduce_max(vd v) { return _mm512_reduce_max_pd(v.raw); }
 
-// Order matters: the kernels use the math functions.
+// The shared kernels, in dependency order (not alphabetical: keep the blank lines).
 #include "../detail/math-inl.hpp"
 
 #include "../detail/kernels-inl.hpp"
 
-}  // namespace smax::detail::avx512
+#include "../detail/backward-inl.hpp"
+
+#include "../detail/cross_entropy-inl.hpp"
+
+#include "../detail/table-inl.hpp"
+
+}  // namespace detail::avx512
+}  // namespace SMAX_ABI
+}  // namespace smax
 
 SMAX_TARGET_POP
 SMAX_DIAGNOSTICS_POP

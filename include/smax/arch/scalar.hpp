@@ -8,11 +8,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "../detail/kernel_table.hpp"
 #include "../detail/scalar_math.hpp"
 
-namespace smax::detail::scalar {
+namespace smax {
+inline namespace SMAX_ABI {
+namespace detail::scalar {
 
 template <class C>
 struct vec;
@@ -43,9 +46,10 @@ using vd = vec<double>;
 
 SMAX_INLINE vd operator+(vd a, vd b) { return {a.raw + b.raw}; }
 SMAX_INLINE vd operator-(vd a, vd b) { return {a.raw - b.raw}; }
-SMAX_INLINE vd operator*(vd a, vd b) { return {a.raw * b.raw}; }
+SMAX_INLINE vd operator*(vd a, vd b) { return {mul(a.raw, b.raw)}; }
 SMAX_INLINE vd operator/(vd a, vd b) { return {a.raw / b.raw}; }
-SMAX_INLINE vd mul_add(vd a, vd b, vd c) { return {a.raw * b.raw + c.raw}; }
+// Unfused, as on SSE2, whatever the includer's flags (see separately_rounded).
+SMAX_INLINE vd mul_add(vd a, vd b, vd c) { return {mul(a.raw, b.raw) + c.raw}; }
 // Same NaN rule as the x86 instructions, so every ISA treats NaN alike.
 SMAX_INLINE vd min(vd a, vd b) { return {a.raw < b.raw ? a.raw : b.raw}; }
 SMAX_INLINE vd max(vd a, vd b) { return {a.raw > b.raw ? a.raw : b.raw}; }
@@ -65,11 +69,20 @@ SMAX_INLINE vd ldexp(vd v, vd n) {
 SMAX_INLINE mask<double> operator<(vd a, vd b) { return {a.raw < b.raw}; }
 SMAX_INLINE vd select(mask<double> m, vd if_true, vd if_false) { return m.raw ? if_true : if_false; }
 SMAX_INLINE double reduce_add(vd v) { return v.raw; }
+SMAX_INLINE double first_lane(vd v) { return v.raw; }
 SMAX_INLINE double reduce_max(vd v) { return v.raw; }
 
-// Order matters: the kernels use the math functions.
+// The shared kernels, in dependency order (not alphabetical: keep the blank lines).
 #include "../detail/math-inl.hpp"
 
 #include "../detail/kernels-inl.hpp"
 
-}  // namespace smax::detail::scalar
+#include "../detail/backward-inl.hpp"
+
+#include "../detail/cross_entropy-inl.hpp"
+
+#include "../detail/table-inl.hpp"
+
+}  // namespace detail::scalar
+}  // namespace SMAX_ABI
+}  // namespace smax

@@ -9,13 +9,16 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "../detail/kernel_table.hpp"
 #include "../detail/scalar_math.hpp"
 
 SMAX_TARGET_PUSH("sse2")
 
-namespace smax::detail::sse2 {
+namespace smax {
+inline namespace SMAX_ABI {
+namespace detail::sse2 {
 
 template <class C>
 struct vec;
@@ -55,9 +58,10 @@ using vd = vec<double>;
 
 SMAX_INLINE vd operator+(vd a, vd b) { return {_mm_add_pd(a.raw, b.raw)}; }
 SMAX_INLINE vd operator-(vd a, vd b) { return {_mm_sub_pd(a.raw, b.raw)}; }
-SMAX_INLINE vd operator*(vd a, vd b) { return {_mm_mul_pd(a.raw, b.raw)}; }
+SMAX_INLINE vd operator*(vd a, vd b) { return {separately_rounded(_mm_mul_pd(a.raw, b.raw))}; }
 SMAX_INLINE vd operator/(vd a, vd b) { return {_mm_div_pd(a.raw, b.raw)}; }
-// No FMA here: the kernels' error bounds hold for the unfused form too.
+// No FMA here: the kernels' error bounds hold for the unfused form too. Products
+// are kept unfused even when the includer enables FMA (see separately_rounded).
 SMAX_INLINE vd mul_add(vd a, vd b, vd c) { return a * b + c; }
 SMAX_INLINE vd min(vd a, vd b) { return {_mm_min_pd(a.raw, b.raw)}; }
 SMAX_INLINE vd max(vd a, vd b) { return {_mm_max_pd(a.raw, b.raw)}; }
@@ -82,14 +86,23 @@ SMAX_INLINE vd select(mask<double> m, vd if_true, vd if_false) {
   return {_mm_or_pd(_mm_and_pd(m.raw, if_true.raw), _mm_andnot_pd(m.raw, if_false.raw))};
 }
 SMAX_INLINE double reduce_add(vd v) { return _mm_cvtsd_f64(_mm_add_sd(v.raw, _mm_unpackhi_pd(v.raw, v.raw))); }
+SMAX_INLINE double first_lane(vd v) { return _mm_cvtsd_f64(v.raw); }
 SMAX_INLINE double reduce_max(vd v) { return _mm_cvtsd_f64(_mm_max_sd(v.raw, _mm_unpackhi_pd(v.raw, v.raw))); }
 
-// Order matters: the kernels use the math functions.
+// The shared kernels, in dependency order (not alphabetical: keep the blank lines).
 #include "../detail/math-inl.hpp"
 
 #include "../detail/kernels-inl.hpp"
 
-}  // namespace smax::detail::sse2
+#include "../detail/backward-inl.hpp"
+
+#include "../detail/cross_entropy-inl.hpp"
+
+#include "../detail/table-inl.hpp"
+
+}  // namespace detail::sse2
+}  // namespace SMAX_ABI
+}  // namespace smax
 
 SMAX_TARGET_POP
 

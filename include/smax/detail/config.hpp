@@ -44,6 +44,95 @@
 #define SMAX_DIAGNOSTICS_POP
 #endif
 
+// Every smax function lives in an inline namespace named after the ISA
+// extensions the including translation unit was compiled with. Two TUs built
+// with different -m flags (one plain, one -mavx2, say) then never share a copy
+// of any smax function: without this, the linker would keep one copy of each
+// inline function, compiled with whichever flags it met first, and a plain TU
+// could end up running AVX2 code. Types (smax::error, matrix_view, options) and
+// the process-wide state (state.hpp: data only, no code) are outside it, so they
+// are the same in every TU.
+#define SMAX_CAT_(a, b) a##b
+#define SMAX_CAT(a, b) SMAX_CAT_(a, b)
+#if defined(__SSE3__)
+#define SMAX_ABI_SSE3 _sse3
+#else
+#define SMAX_ABI_SSE3
+#endif
+#if defined(__SSSE3__)
+#define SMAX_ABI_SSSE3 _ssse3
+#else
+#define SMAX_ABI_SSSE3
+#endif
+#if defined(__SSE4_1__)
+#define SMAX_ABI_SSE41 _sse41
+#else
+#define SMAX_ABI_SSE41
+#endif
+#if defined(__SSE4_2__)
+#define SMAX_ABI_SSE42 _sse42
+#else
+#define SMAX_ABI_SSE42
+#endif
+#if defined(__AVX__)
+#define SMAX_ABI_AVX _avx
+#else
+#define SMAX_ABI_AVX
+#endif
+#if defined(__AVX2__)
+#define SMAX_ABI_AVX2 _avx2
+#else
+#define SMAX_ABI_AVX2
+#endif
+#if defined(__FMA__)
+#define SMAX_ABI_FMA _fma
+#else
+#define SMAX_ABI_FMA
+#endif
+#if defined(__F16C__)
+#define SMAX_ABI_F16C _f16c
+#else
+#define SMAX_ABI_F16C
+#endif
+#if defined(__BMI2__)
+#define SMAX_ABI_BMI2 _bmi2
+#else
+#define SMAX_ABI_BMI2
+#endif
+#if defined(__AVX512F__)
+#define SMAX_ABI_AVX512 _avx512
+#else
+#define SMAX_ABI_AVX512
+#endif
+#if defined(__AVX512BF16__)
+#define SMAX_ABI_AVX512BF16 _bf16
+#else
+#define SMAX_ABI_AVX512BF16
+#endif
+#if defined(__AVX512FP16__)
+#define SMAX_ABI_AVX512FP16 _fp16
+#else
+#define SMAX_ABI_AVX512FP16
+#endif
+#if defined(__ARM_FEATURE_SVE)
+#define SMAX_ABI_SVE _sve
+#else
+#define SMAX_ABI_SVE
+#endif
+#if defined(__ARM_FEATURE_FP16_VECTOR_ARITHMETIC)
+#define SMAX_ABI_ARMFP16 _fp16
+#else
+#define SMAX_ABI_ARMFP16
+#endif
+#define SMAX_ABI                                                                                                   \
+  SMAX_CAT(                                                                                                        \
+      SMAX_CAT(                                                                                                    \
+          SMAX_CAT(SMAX_CAT(SMAX_CAT(SMAX_CAT(SMAX_CAT(abi_v0, SMAX_ABI_SSE3), SMAX_ABI_SSSE3), SMAX_ABI_SSE41),   \
+                            SMAX_ABI_SSE42),                                                                       \
+                   SMAX_CAT(SMAX_CAT(SMAX_ABI_AVX, SMAX_ABI_AVX2), SMAX_CAT(SMAX_ABI_FMA, SMAX_ABI_F16C))),        \
+          SMAX_CAT(SMAX_ABI_BMI2, SMAX_CAT(SMAX_ABI_AVX512, SMAX_CAT(SMAX_ABI_AVX512BF16, SMAX_ABI_AVX512FP16)))), \
+      SMAX_CAT(SMAX_ABI_SVE, SMAX_ABI_ARMFP16))
+
 // Vector-layer operations must inline into the kernels even at -O0, otherwise a
 // debug build passes every vector through memory.
 #define SMAX_INLINE inline __attribute__((always_inline))
@@ -53,3 +142,29 @@
 #else
 #define SMAX_HAS_EXCEPTIONS 0
 #endif
+
+namespace smax {
+inline namespace SMAX_ABI {
+namespace detail {
+
+// Rounds a product on its own. Compilers fuse a * b + c into one FMA under
+// -ffp-contract=fast when the translation unit enables FMA; the scalar and SSE2
+// paths pass their products through this so that their results do not depend on
+// the includer's -m flags. (The AVX2 and AVX-512 regions enable FMA themselves,
+// so there the includer's flags change nothing.)
+template <class V>
+SMAX_INLINE V separately_rounded(V v) {
+#if SMAX_ARCH_X86_64
+  __asm__("" : "+x"(v));
+#elif SMAX_ARCH_AARCH64
+  __asm__("" : "+w"(v));
+#endif
+  return v;
+}
+
+// a * b rounded on its own (see separately_rounded), for per-row scalar code.
+SMAX_INLINE double mul(double a, double b) { return separately_rounded(a * b); }
+
+}  // namespace detail
+}  // namespace SMAX_ABI
+}  // namespace smax

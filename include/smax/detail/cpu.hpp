@@ -8,7 +8,9 @@
 #include <cpuid.h>
 #endif
 
-namespace smax::detail {
+namespace smax {
+inline namespace SMAX_ABI {
+namespace detail {
 
 struct cpu_features {
   bool sse2 = false;
@@ -76,4 +78,6 @@ inline const cpu_features& cpu() noexcept {
   return features;
 }
 
-}  // namespace smax::detail
+}  // namespace detail
+}  // namespace SMAX_ABI
+}  // namespace smax

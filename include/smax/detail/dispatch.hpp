@@ -13,22 +13,24 @@
 #include "../error.hpp"
 #include "cpu.hpp"
 #include "kernel_table.hpp"
+#include "state.hpp"
 
-namespace smax::detail {
+namespace smax {
+inline namespace SMAX_ABI {
+namespace detail {
 
 inline constexpr isa kAllIsas[] = {isa::scalar, isa::sse2, isa::avx2, isa::avx512, isa::neon};
 
-// The kernels compiled for `which` on this architecture, or nullptr.
-inline const kernel_table* compiled_table(isa which) noexcept {
+// Whether kernels for `which` are compiled for this architecture.
+constexpr bool compiled(isa which) noexcept {
   switch (which) {
-    case isa::scalar: return &scalar::table;
-#if SMAX_ARCH_X86_64
-    case isa::sse2: return &sse2::table;
-    case isa::avx2: return &avx2::table;
-    case isa::avx512: return &avx512::table;
-#endif
-    default: return nullptr;
+    case isa::scalar: return true;
+    case isa::sse2:
+    case isa::avx2:
+    case isa::avx512: return SMAX_ARCH_X86_64;
+    case isa::neon: return false;
   }
+  return false;
 }
 
 inline bool cpu_supports(isa which) noexcept {
@@ -43,7 +45,7 @@ inline bool cpu_supports(isa which) noexcept {
   return false;
 }
 
-inline bool runs_here(isa which) noexcept { return compiled_table(which) != nullptr && cpu_supports(which); }
+inline bool runs_here(isa which) noexcept { return compiled(which) && cpu_supports(which); }
 
 inline std::string available_list() {
   std::string list;
@@ -63,32 +65,56 @@ inline isa best_isa() noexcept {
   return best;
 }
 
-// The ISA named by SMAX_ISA, or the best one when it is unset or empty.
-inline isa isa_from_environment() {
+// The ISA named by SMAX_ISA, or the best one when it is unset or empty. An
+// unknown or unavailable name is reported; if the report returns (exceptions
+// disabled), `out` is the best ISA and the result false.
+inline bool isa_from_environment(isa& out) {
+  out = best_isa();
   const char* requested = std::getenv("SMAX_ISA");
-  if (requested == nullptr || *requested == '\0') return best_isa();
+  if (requested == nullptr || *requested == '\0') return true;
   for (isa which : kAllIsas) {
     if (std::string(requested) != isa_name(which)) continue;
-    if (runs_here(which)) return which;
-    (void)report_error(std::string("smax: SMAX_ISA=") + requested +
-                       " is not available on this machine (available: " + available_list() + ")");
-    return best_isa();
+    if (runs_here(which)) {
+      out = which;
+      return true;
+    }
+    return report_error(std::string("smax: SMAX_ISA=") + requested +
+                        " is not available on this machine (available: " + available_list() + ")");
   }
-  (void)report_error(std::string("smax: SMAX_ISA=") + requested +
-                     " is not an ISA smax knows (known: scalar, sse2, avx2, avx512, neon)");
-  return best_isa();
+  return report_error(std::string("smax: SMAX_ISA=") + requested +
+                      " is not an ISA smax knows (known: scalar, sse2, avx2, avx512, neon)");
 }
 
-// Initialised on first use. If SMAX_ISA is invalid the initialisation throws,
-// and C++ retries it (and throws again) on the next use.
-inline std::atomic<isa>& active_isa_slot() {
-  static std::atomic<isa> slot{isa_from_environment()};
-  return slot;
+// The active ISA: chosen on first use (from SMAX_ISA or the CPU) and kept in
+// the process-wide state. An invalid SMAX_ISA is reported on every call until
+// it is fixed: nothing is stored, so the next call reads it again.
+inline isa current_isa() {
+  int chosen = shared_state::active_isa.load(std::memory_order_relaxed);
+  if (chosen < 0) {
+    isa from_environment;
+    if (!isa_from_environment(from_environment)) return from_environment;
+    int expected = -1;
+    if (shared_state::active_isa.compare_exchange_strong(expected, static_cast<int>(from_environment))) {
+      return from_environment;
+    }
+    chosen = expected;  // another thread chose first
+  }
+  return static_cast<isa>(chosen);
 }
 
-template <class T>
-inline const row_kernels<T>& active_kernels() {
-  return kernels_of<T>(*compiled_table(active_isa_slot().load(std::memory_order_relaxed)));
+// The active ISA's kernel for operation Op on T.
+template <class Op, class T>
+typename Op::template fn<T> active_kernel() {
+  switch (current_isa()) {
+#if SMAX_ARCH_X86_64
+    case isa::sse2: return sse2::kernel<Op, T>();
+    case isa::avx2: return avx2::kernel<Op, T>();
+    case isa::avx512: return avx512::kernel<Op, T>();
+#endif
+    default: return scalar::kernel<Op, T>();
+  }
 }
 
-}  // namespace smax::detail
+}  // namespace detail
+}  // namespace SMAX_ABI
+}  // namespace smax

@@ -9,7 +9,9 @@
 #include <xmmintrin.h>
 #endif
 
-namespace smax::detail {
+namespace smax {
+inline namespace SMAX_ABI {
+namespace detail {
 
 #if SMAX_ARCH_X86_64
 
@@ -57,4 +59,6 @@ class fp_env_guard {};
 
 #endif
 
-}  // namespace smax::detail
+}  // namespace detail
+}  // namespace SMAX_ABI
+}  // namespace smax

@@ -1,36 +1,98 @@
-// The per-ISA table of row kernels. A public call validates its arguments, picks
-// one table for the active ISA and makes one indirect call that covers all rows.
+// Operation tags and their kernel signatures. Each ISA namespace provides
+// kernel<Op, T>(), returning a pointer to its kernel for that operation; a
+// public call validates its arguments, picks the pointer for the active ISA
+// once, and makes one indirect call that covers all rows. Only the operations
+// and types a translation unit calls get instantiated.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
-namespace smax::detail {
+#include "scalar_math.hpp"
 
+namespace smax {
+inline namespace SMAX_ABI {
+namespace detail {
+
+// Everything one cross-entropy call needs, validated and prepared by the public
+// wrapper (cross_entropy.hpp). Rows are independent; the kernel returns the
+// compensated sum of the rows' losses and the wrapper applies the reduction.
 template <class T>
-struct row_kernels {
-  // y[r][c] = f(x[r][:])[c] for r < rows, c < cols; rows are x_stride / y_stride apart.
-  using map_fn = void (*)(const T* x, std::size_t x_stride, T* y, std::size_t y_stride, std::size_t rows,
-                          std::size_t cols);
-  // out[r] = f(x[r][:]).
-  using reduce_fn = void (*)(const T* x, std::size_t x_stride, T* out, std::size_t rows, std::size_t cols);
-
-  map_fn softmax;
-  map_fn log_softmax;
-  reduce_fn logsumexp;
+struct cross_entropy_call {
+  const T* logits = nullptr;
+  std::size_t logits_stride = 0;
+  std::size_t rows = 0;
+  std::size_t classes = 0;
+  // Hard targets (class indices, int32 or int64) or soft targets (a
+  // probability matrix); exactly one of the two is set.
+  const void* targets = nullptr;
+  bool targets_are_64bit = false;
+  const T* soft_targets = nullptr;
+  std::size_t soft_stride = 0;
+  const T* weight = nullptr;  // per class, or nullptr for all ones
+  double weight_total = 0;    // sum of the class weights (classes when unweighted)
+  std::int64_t ignore_index = -100;
+  double smoothing = 0;
+  double z_loss = 0;
+  // Outputs, each optional.
+  T* grad = nullptr;  // d(loss)/d(logits); may be logits itself
+  std::size_t grad_stride = 0;
+  double grad_scale = 1;              // upstream gradient / reduction denominator
+  const T* row_grad_scale = nullptr;  // per-row upstream gradient (reduction none)
+  T* row_loss = nullptr;
+  T* row_logsumexp = nullptr;
+  // Backward only: the forward's per-row logsumexp, used instead of the row
+  // maximum as the shift, which saves the max pass. No loss is computed.
+  const T* given_logsumexp = nullptr;
 };
 
-struct kernel_table {
-  row_kernels<float> f32;
-  row_kernels<double> f64;
+// y[r][c] = f(x[r][:])[c] for r < rows, c < cols; rows are x_stride / y_stride apart.
+template <class T>
+using map_fn = void (*)(const T* x, std::size_t x_stride, T* y, std::size_t y_stride, std::size_t rows,
+                        std::size_t cols);
+// out[r] = f(x[r][:]).
+template <class T>
+using reduce_fn = void (*)(const T* x, std::size_t x_stride, T* out, std::size_t rows, std::size_t cols);
+// dx[r] = f(a[r][:], b[r][:]).
+template <class T>
+using backward_fn = void (*)(const T* a, std::size_t a_stride, const T* b, std::size_t b_stride, T* dx,
+                             std::size_t dx_stride, std::size_t rows, std::size_t cols);
+// dx[r][c] = dlse[r] * exp(x[r][c] - lse[r]).
+template <class T>
+using reduce_backward_fn = void (*)(const T* x, std::size_t x_stride, const T* lse, const T* dlse, T* dx,
+                                    std::size_t dx_stride, std::size_t rows, std::size_t cols);
+template <class T>
+using cross_entropy_fn = double_double (*)(const cross_entropy_call<T>& call);
+
+struct op_softmax {
+  template <class T>
+  using fn = map_fn<T>;
+};
+struct op_log_softmax {
+  template <class T>
+  using fn = map_fn<T>;
+};
+struct op_logsumexp {
+  template <class T>
+  using fn = reduce_fn<T>;
+};
+struct op_softmax_backward {
+  template <class T>
+  using fn = backward_fn<T>;
+};
+struct op_log_softmax_backward {
+  template <class T>
+  using fn = backward_fn<T>;
+};
+struct op_logsumexp_backward {
+  template <class T>
+  using fn = reduce_backward_fn<T>;
+};
+struct op_cross_entropy {
+  template <class T>
+  using fn = cross_entropy_fn<T>;
 };
 
-template <class T>
-constexpr const row_kernels<T>& kernels_of(const kernel_table& table) noexcept {
-  if constexpr (sizeof(T) == sizeof(float)) {
-    return table.f32;
-  } else {
-    return table.f64;
-  }
-}
-
-}  // namespace smax::detail
+}  // namespace detail
+}  // namespace SMAX_ABI
+}  // namespace smax

@@ -6,7 +6,7 @@
 // off by 2^-53 relative where it no longer matters), exp carries 2^-28 relative
 // error, and the row sum is a plain double sum. Double data is computed with
 // error-free transformations: x - max is kept as an exact pair, exp returns
-// its rounding residual, and the row sum is compensated (Kahan) with the
+// its rounding residual, and the row sum is compensated (TwoSum) with the
 // residuals added on the side. The per-row log and reciprocal are computed in
 // double-double (scalar_math.hpp). See the bounds in the public headers.
 
@@ -54,12 +54,68 @@ SMAX_INLINE vd_pair exact_difference(vd x, vd neg_m) {
   return {s, min(max(err, vd::splat(-1.0)), vd::splat(1.0))};
 }
 
-SMAX_INLINE void kahan_add(vd& sum, vd& compensation, vd v) {
-  const vd y = v - compensation;
-  const vd t = sum + y;
-  compensation = (t - sum) - y;
+// sum += v, with the rounding error of the addition added to `error` exactly
+// (TwoSum). Unlike Kahan's update it stays exact when v is larger than the sum
+// so far, as when a row's maximum (exactly 1) follows its small terms.
+SMAX_INLINE void compensated_add(vd& sum, vd& error, vd v) {
+  const vd t = sum + v;
+  const vd bb = t - sum;
+  error = error + ((sum - (t - bb)) + (v - bb));
   sum = t;
 }
+
+// Four accumulators of lane sums, combined into one value. For double data each
+// accumulator carries its rounding errors and a sum of residuals on the side,
+// and the lanes are added in double-double.
+template <class S>
+SMAX_INLINE double_double combine(const vd (&sum)[4], const vd (&error)[4], const vd (&residual)[4]) {
+  if constexpr (kExactStorage<S>) {
+    double hi = 0.0, lo = 0.0;
+    for (int k = 0; k < 4; ++k) {
+      double s[vd::lanes], c[vd::lanes], r[vd::lanes];
+      sum[k].store(s);
+      error[k].store(c);
+      residual[k].store(r);
+      for (std::size_t lane = 0; lane < vd::lanes; ++lane) {
+        const double_double t = two_sum(hi, s[lane]);
+        hi = t.hi;
+        lo += t.lo + (r[lane] + c[lane]);
+      }
+    }
+    // An infinite sum (a -inf term in a linear sum) leaves NaN corrections behind.
+    return std::isinf(hi) ? double_double{hi, 0.0} : fast_two_sum(hi, lo);
+  } else {
+    return {reduce_add((sum[0] + sum[1]) + (sum[2] + sum[3])), 0.0};
+  }
+}
+
+// One of combine()'s accumulator sets, with add(): plain for float data,
+// compensated for double data (a residual, when known, goes on the side).
+template <class S>
+struct accumulator {
+  vd sum[4];
+  vd error[4];
+  vd residual[4];
+
+  static SMAX_INLINE accumulator zero() {
+    const vd z = vd::splat(0.0);
+    return {{z, z, z, z}, {z, z, z, z}, {z, z, z, z}};
+  }
+  template <int k>
+  SMAX_INLINE void add(vd v) {
+    if constexpr (kExactStorage<S>) {
+      compensated_add(sum[k], error[k], v);
+    } else {
+      sum[k] = sum[k] + v;
+    }
+  }
+  template <int k>
+  SMAX_INLINE void add(vd v, vd v_residual) {
+    add<k>(v);
+    if constexpr (kExactStorage<S>) residual[k] = residual[k] + v_residual;
+  }
+  SMAX_INLINE double_double total() const { return combine<S>(sum, error, residual); }
+};
 
 // ---- pass 1: the row maximum ------------------------------------------------
 
@@ -94,9 +150,7 @@ struct exp_sum_body {
   S* y;
   vd m;      // the row maximum (float data)
   vd neg_m;  // its negation (double data)
-  vd sum[4];
-  vd compensation[4];  // Kahan compensation (double data)
-  vd residual[4];      // sum of exp's rounding residuals (double data)
+  accumulator<S> sum;
 
   template <int k>
   SMAX_INLINE void step(std::size_t i, std::size_t count) {
@@ -104,52 +158,28 @@ struct exp_sum_body {
     const vd zero = vd::splat(0.0);
     if constexpr (kExactStorage<S>) {
       const vd_pair d = exact_difference(xv, neg_m);
-      vd_pair e = exp_nonpositive_dd(d.hi, d.lo);
+      vd_pair e = exp_dd(d.hi, d.lo);
       if constexpr (kStore) store_n(y + i, e.hi, count);
       if constexpr (kBelowMaxOnly) {
         const auto below = d.hi < zero;
         e = {select(below, e.hi, zero), select(below, e.lo, zero)};
       }
-      kahan_add(sum[k], compensation[k], e.hi);
-      residual[k] = residual[k] + e.lo;
+      sum.template add<k>(e.hi, e.lo);
     } else {
       const vd d = xv - m;
       vd e = exp_nonpositive_p6(d);
       if constexpr (kStore) store_n(y + i, e, count);
       if constexpr (kBelowMaxOnly) e = select(d < zero, e, zero);
-      sum[k] = sum[k] + e;
-    }
-  }
-
-  // The row sum. For double data it is accumulated lane by lane in double-double.
-  SMAX_INLINE double_double total() const {
-    if constexpr (kExactStorage<S>) {
-      double hi = 0.0, lo = 0.0;
-      for (int k = 0; k < 4; ++k) {
-        double s[vd::lanes], c[vd::lanes], r[vd::lanes];
-        sum[k].store(s);
-        compensation[k].store(c);
-        residual[k].store(r);
-        for (std::size_t lane = 0; lane < vd::lanes; ++lane) {
-          const double_double t = two_sum(hi, s[lane]);
-          hi = t.hi;
-          lo += t.lo + (r[lane] - c[lane]);
-        }
-      }
-      return fast_two_sum(hi, lo);
-    } else {
-      return {reduce_add((sum[0] + sum[1]) + (sum[2] + sum[3])), 0.0};
+      sum.template add<k>(e);
     }
   }
 };
 
 template <class S, bool kStore, bool kBelowMaxOnly>
 SMAX_INLINE double_double sum_of_exp(const S* x, S* y, std::size_t n, double m) {
-  const vd zero = vd::splat(0.0);
-  exp_sum_body<S, kStore, kBelowMaxOnly> body{
-      x, y, vd::splat(m), vd::splat(-m), {zero, zero, zero, zero}, {zero, zero, zero, zero}, {zero, zero, zero, zero}};
+  exp_sum_body<S, kStore, kBelowMaxOnly> body{x, y, vd::splat(m), vd::splat(-m), accumulator<S>::zero()};
   sweep(n, body);
-  return body.total();
+  return body.sum.total();
 }
 
 // log of the row sum. Below 1 + 2^-20 exactly one element equals the maximum
@@ -159,6 +189,34 @@ template <class S>
 SMAX_INLINE double_double log_of_row_sum(const S* x, std::size_t n, double m, double_double sum) {
   if ((sum.hi - 1.0) + sum.lo < 0x1p-20) {
     const double_double t = sum_of_exp<S, false, true>(x, nullptr, n, m);
+    const double_double one_plus_t = two_sum(1.0, t.hi);
+    return log_of_sum(one_plus_t.hi, one_plus_t.lo + t.lo);
+  }
+  return log_of_sum(sum.hi, sum.lo);
+}
+
+// The same log, when the terms exp(x - max) are stored in y but x may be gone
+// (overwritten in place): the terms below the maximum's exact 1 are summed from
+// y. In that case all of them are below 2^-20, so none was rounded up to 1.
+template <class S>
+struct terms_below_one_body {
+  const S* y;
+  accumulator<S> sum;
+
+  template <int k>
+  SMAX_INLINE void step(std::size_t i, std::size_t count) {
+    const vd one = vd::splat(1.0);
+    const vd e = load_n(y + i, count, 1.0);
+    sum.template add<k>(select(e < one, e, vd::splat(0.0)));
+  }
+};
+
+template <class S>
+SMAX_INLINE double_double log_of_stored_row_sum(const S* y, std::size_t n, double_double sum) {
+  if ((sum.hi - 1.0) + sum.lo < 0x1p-20) {
+    terms_below_one_body<S> body{y, accumulator<S>::zero()};
+    sweep(n, body);
+    const double_double t = body.sum.total();
     const double_double one_plus_t = two_sum(1.0, t.hi);
     return log_of_sum(one_plus_t.hi, one_plus_t.lo + t.lo);
   }
@@ -267,8 +325,3 @@ template <class S>
 void logsumexp_rows(const S* x, std::size_t x_stride, S* out, std::size_t rows, std::size_t cols) {
   for (std::size_t r = 0; r < rows; ++r) out[r] = static_cast<S>(logsumexp_row(x + r * x_stride, cols));
 }
-
-inline constexpr kernel_table table = {
-    {&softmax_rows<float>, &log_softmax_rows<float>, &logsumexp_rows<float>},
-    {&softmax_rows<double>, &log_softmax_rows<double>, &logsumexp_rows<double>},
-};

@@ -30,6 +30,28 @@ SMAX_INLINE vd exp_nonpositive_p6(vd d) {
   return ldexp_normal(p, n);
 }
 
+// exp(d) for float data in gradient kernels, for any d (clamped to
+// [-708, 708]: beyond, the float result is 0 or +inf either way).
+// Same reduction as exp_nonpositive_p6; P of degree 8 brings the approximation
+// error to 2^-43.6 relative, so that alpha * p - beta keeps float accuracy even
+// when the two terms cancel to 1/2^19 of their size. exp(0) is exactly 1.
+SMAX_INLINE vd exp_p9(vd d) {
+  d = min(vd::splat(708.0), max(vd::splat(-708.0), d));  // min/max return a NaN second operand
+  const vd n = round_nearest(d * vd::splat(constants::kLog2e));
+  const vd r = mul_add(n, vd::splat(-constants::kLn2), d);
+  vd p = vd::splat(0x1.4d2a77548cc18p-19);
+  p = mul_add(p, r, vd::splat(0x1.a159f9001bd56p-16));
+  p = mul_add(p, r, vd::splat(0x1.a0423a729bc71p-13));
+  p = mul_add(p, r, vd::splat(0x1.6c164e3d1d4b7p-10));
+  p = mul_add(p, r, vd::splat(0x1.1111028d165ecp-7));
+  p = mul_add(p, r, vd::splat(0x1.5555557405d2dp-5));
+  p = mul_add(p, r, vd::splat(0x1.5555555d0f6ddp-3));
+  p = mul_add(p, r, vd::splat(0x1.fffffffff72ddp-2));
+  p = mul_add(p, r, vd::splat(0x1.fffffffffb933p-1));
+  p = mul_add(p, r, vd::splat(1.0));
+  return ldexp_normal(p, n);
+}
+
 struct vd_pair {
   vd hi;
   vd lo;
@@ -37,7 +59,8 @@ struct vd_pair {
 
 // exp(d_hi + d_lo) for double data, as hi + lo: hi is exp rounded to double
 // (subnormal results rounded once), lo its residual (may underflow to 0).
-// Requires |d_lo| <= 1 and d_hi <= 0 or NaN.
+// Requires |d_lo| <= 1. d_hi may be positive (gradient kernels): above 710
+// the result overflows to +inf, as exp does.
 // Two-constant reduction: n * ln2_hi is exact (ln2_hi has 42 bits, |n| < 2^11)
 // and so is r_hi = d_hi - n ln2_hi (Sterbenz), whether or not mul_add is fused;
 // r_lo = d_lo - n ln2_lo carries the rest, including the rounding error of x - max.
@@ -45,8 +68,9 @@ struct vd_pair {
 // 2^-56.3 relative; 1 + r_hi is split exactly (Fast2Sum) so the only rounding
 // that matters is the final one. exp(r_lo) = 1 + r_lo to within 2^-87.
 // Error: hi + lo is within 2^-55 of exp(d) relatively, hi within 0.53 ulp.
-SMAX_INLINE vd_pair exp_nonpositive_dd(vd d_hi, vd d_lo) {
-  d_hi = max(vd::splat(-750.0), d_hi);  // exp(-750) rounds to 0; NaN passes
+SMAX_INLINE vd_pair exp_dd(vd d_hi, vd d_lo) {
+  // exp(-750) rounds to 0; min/max return a NaN second operand, so NaN passes.
+  d_hi = min(vd::splat(710.0), max(vd::splat(-750.0), d_hi));
   const vd n = round_nearest(d_hi * vd::splat(constants::kLog2e));
   const vd r_hi = mul_add(n, vd::splat(-constants::kLn2Hi), d_hi);
   const vd r_lo = mul_add(n, vd::splat(-constants::kLn2Lo), d_lo);

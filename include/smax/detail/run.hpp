@@ -10,7 +10,9 @@
 #include "kernel_table.hpp"
 #include "validate.hpp"
 
-namespace smax::detail {
+namespace smax {
+inline namespace SMAX_ABI {
+namespace detail {
 
 template <class T>
 struct identity {
@@ -21,34 +23,49 @@ struct identity {
 template <class T>
 using non_deduced = typename identity<T>::type;
 
-template <class T>
-using map_kernel = typename row_kernels<T>::map_fn row_kernels<T>::*;
-
-template <class T>
-using reduce_kernel = typename row_kernels<T>::reduce_fn row_kernels<T>::*;
-
-template <class T>
-void run_map(const char* fn, map_kernel<T> kernel, matrix_view<const T> x, matrix_view<T> y) {
+template <class Op, class T>
+void run_map(const char* fn, matrix_view<const T> x, matrix_view<T> y) {
   static_assert(is_kernel_type_v<T>, "smax kernels take float or double");
   if (!check_map(fn, x, "y", y)) return;
   if (x.rows == 0 || x.cols == 0) return;
   const fp_env_guard guard;
-  (active_kernels<T>().*kernel)(x.data, x.stride, y.data, y.stride, x.rows, x.cols);
+  active_kernel<Op, T>()(x.data, x.stride, y.data, y.stride, x.rows, x.cols);
 }
 
-template <class T>
-void run_map_contiguous(const char* fn, map_kernel<T> kernel, const T* x, T* y, std::size_t rows, std::size_t cols) {
+template <class Op, class T>
+void run_map_contiguous(const char* fn, const T* x, T* y, std::size_t rows, std::size_t cols) {
   if (!check_product(fn, rows, cols)) return;
-  run_map<T>(fn, kernel, matrix_view<const T>(x, rows, cols), matrix_view<T>(y, rows, cols));
+  run_map<Op, T>(fn, matrix_view<const T>(x, rows, cols), matrix_view<T>(y, rows, cols));
 }
 
-template <class T>
-void run_reduce(const char* fn, reduce_kernel<T> kernel, matrix_view<const T> x, T* out) {
+template <class Op, class T>
+void run_reduce(const char* fn, matrix_view<const T> x, T* out) {
   static_assert(is_kernel_type_v<T>, "smax kernels take float or double");
   if (!check_row_output(fn, x, "out", out)) return;
   if (x.rows == 0) return;
   const fp_env_guard guard;
-  (active_kernels<T>().*kernel)(x.data, x.stride, out, x.rows, x.cols);
+  active_kernel<Op, T>()(x.data, x.stride, out, x.rows, x.cols);
 }
 
-}  // namespace smax::detail
+// dx = f(a, b) row by row (softmax_backward: a = y, b = dy).
+template <class Op, class T>
+void run_backward(const char* fn, const char* a_name, matrix_view<const T> a, const char* b_name,
+                  matrix_view<const T> b, matrix_view<T> dx) {
+  static_assert(is_kernel_type_v<T>, "smax kernels take float or double");
+  if (!check_backward(fn, a_name, a, b_name, b, dx)) return;
+  if (a.rows == 0 || a.cols == 0) return;
+  const fp_env_guard guard;
+  active_kernel<Op, T>()(a.data, a.stride, b.data, b.stride, dx.data, dx.stride, a.rows, a.cols);
+}
+
+template <class Op, class T>
+void run_backward_contiguous(const char* fn, const char* a_name, const T* a, const char* b_name, const T* b, T* dx,
+                             std::size_t rows, std::size_t cols) {
+  if (!check_product(fn, rows, cols)) return;
+  run_backward<Op, T>(fn, a_name, matrix_view<const T>(a, rows, cols), b_name, matrix_view<const T>(b, rows, cols),
+                      matrix_view<T>(dx, rows, cols));
+}
+
+}  // namespace detail
+}  // namespace SMAX_ABI
+}  // namespace smax

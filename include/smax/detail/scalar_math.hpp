@@ -8,7 +8,11 @@
 #include <cstring>
 #include <limits>
 
-namespace smax::detail {
+#include "config.hpp"
+
+namespace smax {
+inline namespace SMAX_ABI {
+namespace detail {
 
 namespace constants {
 // ln 2 split so that n * kLn2Hi is exact for |n| < 2^11: kLn2Hi keeps 42
@@ -53,8 +57,8 @@ inline double double_from_bits(std::uint64_t b) noexcept {
   return v;
 }
 
-// log(hi + lo) for a row sum hi + lo >= 1 (every row sum contains its maximum's
-// exp(0) = 1), returned as an unevaluated pair.
+// log(hi + lo) for a positive normal hi with |lo| <= ulp(hi), returned as an
+// unevaluated pair. Row sums are >= 1 (each contains its maximum's exp(0) = 1).
 //
 // Method: hi + lo = 2^k (1 + u) with 1 + u in [sqrt(1/2), sqrt(2)); then
 // log1p(u) = 2 atanh(s) with s = u / (2 + u), |s| <= 0.1716, and
@@ -79,37 +83,39 @@ inline double_double log_of_sum(double hi, double lo) noexcept {
     scale *= 0.5;
     k += 1;
   }
-  const double u_hi = f_hi - 1.0;  // exact: f_hi is within a factor 2 of 1
-  const double u_lo = lo * scale;  // exact unless it underflows, where it is negligible
+  const double u_hi = f_hi - 1.0;      // exact: f_hi is within a factor 2 of 1
+  const double u_lo = mul(lo, scale);  // exact unless it underflows, where it is negligible
   const double w = 2.0 + u_hi;
   const double s_hi = u_hi / w;
   // u - s_hi (2 + u), with no rounding error in its leading part: u_hi - 2 s_hi is
   // exact (Sterbenz) and the fused product is exact before the single rounding.
-  const double residual = std::fma(-s_hi, u_hi, u_hi - 2.0 * s_hi) + u_lo * (1.0 - s_hi);
+  const double residual = std::fma(-s_hi, u_hi, u_hi - 2.0 * s_hi) + mul(u_lo, 1.0 - s_hi);
   const double s_lo = residual / w;
-  const double z = s_hi * s_hi;
+  const double z = mul(s_hi, s_hi);
   double series = 1.0 / 21;
-  series = series * z + 1.0 / 19;
-  series = series * z + 1.0 / 17;
-  series = series * z + 1.0 / 15;
-  series = series * z + 1.0 / 13;
-  series = series * z + 1.0 / 11;
-  series = series * z + 1.0 / 9;
-  series = series * z + 1.0 / 7;
-  series = series * z + 1.0 / 5;
-  series = series * z + 1.0 / 3;
-  series *= z;
+  series = mul(series, z) + 1.0 / 19;
+  series = mul(series, z) + 1.0 / 17;
+  series = mul(series, z) + 1.0 / 15;
+  series = mul(series, z) + 1.0 / 13;
+  series = mul(series, z) + 1.0 / 11;
+  series = mul(series, z) + 1.0 / 9;
+  series = mul(series, z) + 1.0 / 7;
+  series = mul(series, z) + 1.0 / 5;
+  series = mul(series, z) + 1.0 / 3;
+  series = mul(series, z);
   const double kd = static_cast<double>(k);
-  const double_double head = two_sum(kd * kLn2Hi, 2.0 * s_hi);  // k * kLn2Hi is exact
-  const double tail = head.lo + (2.0 * s_lo + 2.0 * s_hi * series + kd * kLn2Lo);
+  const double_double head = two_sum(kd * kLn2Hi, 2.0 * s_hi);  // both products are exact
+  const double tail = head.lo + (2.0 * s_lo + mul(2.0 * s_hi, series) + mul(kd, kLn2Lo));
   return fast_two_sum(head.hi, tail);
 }
 
 // 1 / (hi + lo) as an unevaluated pair, relative error below 2^-100 for hi >= 1.
 inline double_double reciprocal_of_sum(double hi, double lo) noexcept {
   const double inv = 1.0 / hi;
-  const double residual = std::fma(-hi, inv, 1.0) - lo * inv;  // 1 - (hi + lo) * inv
-  return {inv, residual * inv};
+  const double residual = std::fma(-hi, inv, 1.0) - mul(lo, inv);  // 1 - (hi + lo) * inv
+  return {inv, mul(residual, inv)};
 }
 
-}  // namespace smax::detail
+}  // namespace detail
+}  // namespace SMAX_ABI
+}  // namespace smax

@@ -1,0 +1,320 @@
+// Cross-entropy, fused with its gradient, written once over the vector layer.
+// No include guard: arch/<isa>.hpp includes this file inside its namespace and
+// target region, after kernels-inl.hpp.
+//
+// Per row, with shift m (the row maximum, or the forward's logsumexp when the
+// caller supplies it), d_c = x_c - m, S = sum_c exp(d_c) and L = log S:
+//   hard target t: loss = w_t (1 - eps) (L - d_t) + (eps / C) (W L - sum_c w_c d_c) + z lse^2
+//   soft target q: loss = B L - sum_c w_c q'_c d_c + z lse^2, q'_c = (1 - eps) q_c + eps / C,
+//                  B = sum_c w_c q'_c
+// and the gradient is g_c = scale * (alpha * p_c - beta_c), p_c = exp(d_c) / S, with
+//   hard: alpha = w_t (1 - eps) + (eps / C) W + 2 z lse, beta_c = (eps / C) w_c + [c == t] w_t (1 - eps)
+//   soft: alpha = B + 2 z lse,                            beta_c = w_c q'_c.
+//
+// Accuracy plan for float data (computed in double). With eps == 0 and hard
+// targets, beta_c is 0 off the target, so the gradient is exp(d_c) stored in the
+// gradient buffer (as float) and rescaled: one exp per element, like softmax.
+// The target's entry, where p_t - 1 cancels, is recomputed from S - exp(d_t),
+// which is exactly the sum of the other terms; with z-loss its two terms may
+// also cancel, so then the exps use the degree-9 polynomial (2^-43.6).
+// Otherwise alpha * p_c and beta_c may cancel anywhere, so p_c is recomputed in
+// double with the degree-9 exp and never rounded to float before the subtraction.
+
+template <class S>
+SMAX_INLINE std::int64_t target_of(const cross_entropy_call<S>& call, std::size_t r) {
+  return call.targets_are_64bit ? static_cast<const std::int64_t*>(call.targets)[r]
+                                : static_cast<const std::int32_t*>(call.targets)[r];
+}
+
+// x - shift for one element, as a pair for double data.
+template <class S>
+SMAX_INLINE vd_pair shifted(vd x, double shift) {
+  if constexpr (kExactStorage<S>) {
+    return exact_difference(x, vd::splat(-shift));
+  } else {
+    return {x - vd::splat(shift), vd::splat(0.0)};
+  }
+}
+
+// The exp a cross-entropy pass uses: exact pair for double data; for float data
+// the degree-6 exp, or the degree-9 one where the gradient recomputes p.
+template <class S, bool kAccurate>
+SMAX_INLINE vd_pair ce_exp(vd_pair d) {
+  if constexpr (kExactStorage<S>) {
+    return exp_dd(d.hi, d.lo);
+  } else if constexpr (kAccurate) {
+    return {exp_p9(d.hi), vd::splat(0.0)};
+  } else {
+    return {exp_nonpositive_p6(d.hi), vd::splat(0.0)};
+  }
+}
+
+// Pass 2 of a row: S, and the linear sums the loss needs.
+//   kStore:   write exp(d) to y (the gradient buffer, used as scratch).
+//   kLinear:  A = sum w_c d_c (label smoothing).
+//   kSoft:    Q1 = sum w_c q_c and Q2 = sum w_c q_c d_c.
+template <class S, bool kStore, bool kAccurate, bool kWeights, bool kLinear, bool kSoft>
+struct ce_sum_body {
+  const S* x;
+  S* y;
+  const S* w;
+  const S* q;
+  double shift;
+  accumulator<S> sum, linear, q_sum, q_linear;
+
+  template <int k>
+  SMAX_INLINE void step(std::size_t i, std::size_t count) {
+    const vd_pair d = shifted<S>(load_n(x + i, count, -constants::kInf), shift);
+    const vd_pair e = ce_exp<S, kAccurate>(d);
+    if constexpr (kStore) store_n(y + i, e.hi, count);
+    sum.template add<k>(e.hi, e.lo);
+    if constexpr (kLinear || kSoft) {
+      // Padding lanes must add 0, not 0 * -inf: reload them as x == shift.
+      const vd_pair dl = count == vd::lanes ? d : shifted<S>(vd::load_partial(x + i, count, shift), shift);
+      const vd wv = kWeights ? load_n(w + i, count, 0.0) : vd::splat(1.0);
+      if constexpr (kLinear) add_product<k>(linear, wv, dl);
+      if constexpr (kSoft) {
+        const vd qv = load_n(q + i, count, 0.0);
+        const vd wq = wv * qv;
+        q_sum.template add<k>(wq, mul_add(wv, qv, vd::splat(0.0) - wq));
+        add_product<k>(q_linear, wq, dl);
+      }
+    }
+  }
+
+  // acc += a * (d.hi + d.lo), with the product's rounding error kept where the
+  // ISA can fuse (it is 0 otherwise).
+  template <int k>
+  static SMAX_INLINE void add_product(accumulator<S>& acc, vd a, vd_pair d) {
+    const vd p = a * d.hi;
+    acc.template add<k>(p, mul_add(a, d.hi, vd::splat(0.0) - p) + a * d.lo);
+  }
+};
+
+template <class S>
+struct ce_sums {
+  double_double sum, linear, q_sum, q_linear;
+};
+
+template <class S, bool kStore, bool kAccurate, bool kWeights, bool kLinear, bool kSoft>
+SMAX_INLINE ce_sums<S> ce_pass2(const S* x, S* y, const S* w, const S* q, std::size_t n, double shift) {
+  using body_t = ce_sum_body<S, kStore, kAccurate, kWeights && (kLinear || kSoft), kLinear, kSoft>;
+  const accumulator<S> zero = accumulator<S>::zero();
+  body_t body{x, y, w, q, shift, zero, zero, zero, zero};
+  sweep(n, body);
+  return {body.sum.total(), body.linear.total(), body.q_sum.total(), body.q_linear.total()};
+}
+
+// Runs the pass-2 instantiation for this row's options.
+template <class S>
+SMAX_INLINE ce_sums<S> ce_pass2(const S* x, S* y, const S* w, const S* q, std::size_t n, double shift, bool store,
+                                bool accurate, bool linear) {
+  const bool weighted = w != nullptr;
+  if (q != nullptr) {
+    if (accurate) {
+      if (weighted) {
+        return linear ? ce_pass2<S, false, true, true, true, true>(x, y, w, q, n, shift)
+                      : ce_pass2<S, false, true, true, false, true>(x, y, w, q, n, shift);
+      }
+      return linear ? ce_pass2<S, false, true, false, true, true>(x, y, w, q, n, shift)
+                    : ce_pass2<S, false, true, false, false, true>(x, y, w, q, n, shift);
+    }
+    if (weighted) {
+      return linear ? ce_pass2<S, false, false, true, true, true>(x, y, w, q, n, shift)
+                    : ce_pass2<S, false, false, true, false, true>(x, y, w, q, n, shift);
+    }
+    return linear ? ce_pass2<S, false, false, false, true, true>(x, y, w, q, n, shift)
+                  : ce_pass2<S, false, false, false, false, true>(x, y, w, q, n, shift);
+  }
+  if (store) {
+    return accurate ? ce_pass2<S, true, true, false, false, false>(x, y, w, q, n, shift)
+                    : ce_pass2<S, true, false, false, false, false>(x, y, w, q, n, shift);
+  }
+  if (!linear) {
+    return accurate ? ce_pass2<S, false, true, false, false, false>(x, y, w, q, n, shift)
+                    : ce_pass2<S, false, false, false, false, false>(x, y, w, q, n, shift);
+  }
+  if (accurate) {
+    return weighted ? ce_pass2<S, false, true, true, true, false>(x, y, w, q, n, shift)
+                    : ce_pass2<S, false, true, false, true, false>(x, y, w, q, n, shift);
+  }
+  return weighted ? ce_pass2<S, false, false, true, true, false>(x, y, w, q, n, shift)
+                  : ce_pass2<S, false, false, false, true, false>(x, y, w, q, n, shift);
+}
+
+// Pass 3 where p is recomputed: g_c = a * exp(d_c) - (b_uniform + b_soft q_c) w_c,
+// with a = scale * alpha / S (a pair for double data).
+template <class S, bool kWeights, bool kSoft>
+struct ce_grad_body {
+  const S* x;
+  S* g;
+  const S* w;
+  const S* q;
+  double shift;
+  vd a_hi;
+  vd a_lo;
+  vd b_uniform;
+  vd b_soft;
+
+  template <int k>
+  SMAX_INLINE void step(std::size_t i, std::size_t count) {
+    const vd_pair e = ce_exp<S, true>(shifted<S>(load_n(x + i, count, -constants::kInf), shift));
+    vd beta = b_uniform;
+    if constexpr (kSoft) beta = mul_add(b_soft, load_n(q + i, count, 0.0), beta);
+    if constexpr (kWeights) beta = beta * load_n(w + i, count, 0.0);
+    const vd t = mul_add(e.hi, a_hi, vd::splat(0.0) - beta);
+    if constexpr (kExactStorage<S>) {
+      store_n(g + i, t + (e.lo * a_hi + e.hi * a_lo), count);
+    } else {
+      store_n(g + i, t, count);
+    }
+  }
+};
+
+template <class S, bool kWeights, bool kSoft>
+SMAX_INLINE void ce_pass3(const S* x, S* g, const S* w, const S* q, std::size_t n, double shift, double_double a,
+                          double b_uniform, double b_soft) {
+  ce_grad_body<S, kWeights, kSoft> body{
+      x, g, w, q, shift, vd::splat(a.hi), vd::splat(a.lo), vd::splat(b_uniform), vd::splat(b_soft)};
+  sweep(n, body);
+}
+
+// exp(d) of one element, bit for bit the value the vector passes computed for it.
+template <class S, bool kAccurate>
+SMAX_INLINE double_double ce_exp_scalar(vd_pair d) {
+  const vd_pair e = ce_exp<S, kAccurate>(d);
+  return {first_lane(e.hi), first_lane(e.lo)};
+}
+
+template <class S>
+SMAX_INLINE void fill_row(S* y, std::size_t n, double value) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = static_cast<S>(value);
+}
+
+// One row; returns its loss (0 on the backward-only path, which computes none).
+template <class S>
+SMAX_INLINE double cross_entropy_row(const cross_entropy_call<S>& call, std::size_t r) {
+  const std::size_t n = call.classes;
+  const S* x = call.logits + r * call.logits_stride;
+  S* g = call.grad != nullptr ? call.grad + r * call.grad_stride : nullptr;
+  const S* q = call.soft_targets != nullptr ? call.soft_targets + r * call.soft_stride : nullptr;
+  const S* w = call.weight;
+  const bool hard = q == nullptr;
+  const std::int64_t t = hard ? target_of(call, r) : -1;
+  const bool want_loss = call.given_logsumexp == nullptr;
+
+  if (hard && t == call.ignore_index) {
+    if (call.row_logsumexp != nullptr) call.row_logsumexp[r] = static_cast<S>(logsumexp_row(x, n));
+    if (g != nullptr) fill_row(g, n, 0.0);
+    if (call.row_loss != nullptr) call.row_loss[r] = 0;
+    return 0.0;
+  }
+
+  // The shift: the forward's logsumexp when given (saves the max pass), else the max.
+  double shift = want_loss ? constants::kNaN : static_cast<double>(call.given_logsumexp[r]);
+  if (!std::isfinite(shift)) shift = row_max(x, n);
+  if (!std::isfinite(shift)) {  // all -inf, or +inf or NaN present: no defined loss
+    if (call.row_logsumexp != nullptr) call.row_logsumexp[r] = static_cast<S>(logsumexp_of_special_row(x, n, shift));
+    if (g != nullptr) fill_row(g, n, constants::kNaN);
+    if (call.row_loss != nullptr) call.row_loss[r] = static_cast<S>(constants::kNaN);
+    return constants::kNaN;
+  }
+
+  const double eps = call.smoothing;
+  const double eps_per_class = eps / static_cast<double>(n);
+  // Reusing the gradient buffer for exp(d) needs d <= 0, which only the row
+  // maximum guarantees; a given logsumexp takes the recomputing path.
+  const bool reload = hard && eps == 0 && g != nullptr && want_loss;
+  // The degree-9 exp wherever a gradient entry may cancel: everywhere when p is
+  // recomputed, and at the target when z-loss adds 2 z lse p_t to -w_t (1 - p_t).
+  const bool accurate = g != nullptr && !(reload && call.z_loss == 0);
+  const double w_t = hard && w != nullptr ? static_cast<double>(w[t]) : 1.0;
+  // Read before pass 2: the reload path stores exp(d) over x when the gradient
+  // is computed in place.
+  const double x_t = hard ? static_cast<double>(x[t]) : 0.0;
+
+  ce_sums<S> sums = ce_pass2<S>(x, g, w, q, n, shift, reload, accurate, want_loss && eps > 0);
+  if (!want_loss && !(sums.sum.hi > 0x1p-900 && sums.sum.hi < 0x1p900)) {
+    // The given logsumexp is too far from this row's to serve as a shift (it
+    // was not the forward's): fall back to the maximum.
+    shift = row_max(x, n);
+    sums = ce_pass2<S>(x, g, w, q, n, shift, false, accurate, false);
+  }
+  const vd_pair d_t = shifted<S>(vd::splat(x_t), shift);
+
+  // log S, and the row's logsumexp shift + log S.
+  double_double log_sum;
+  if (reload) {
+    log_sum = log_of_stored_row_sum(g, n, sums.sum);  // g holds exp(d); x may be g
+  } else if (want_loss) {
+    log_sum = log_of_row_sum(x, n, shift, sums.sum);
+  } else {
+    const double_double normalized = fast_two_sum(sums.sum.hi, sums.sum.lo);
+    log_sum = log_of_sum(normalized.hi, normalized.lo);
+  }
+  const double_double lse_pair = two_sum(shift, log_sum.hi);
+  const double lse = lse_pair.hi + (lse_pair.lo + log_sum.lo);
+  if (call.row_logsumexp != nullptr) call.row_logsumexp[r] = static_cast<S>(lse);
+
+  const double log_s = log_sum.hi + log_sum.lo;
+  const double a_lin = sums.linear.hi + sums.linear.lo;  // sum w_c d_c <= 0
+  const double z_term = mul(mul(call.z_loss, lse), lse);
+  double loss = 0.0, alpha = 0.0;
+  if (hard) {
+    const double nll = (log_sum.hi - first_lane(d_t.hi)) + (log_sum.lo - first_lane(d_t.lo));
+    loss = mul(mul(w_t, 1 - eps), nll) + z_term;
+    if (eps > 0) loss += mul(eps_per_class, mul(call.weight_total, log_s) - a_lin);
+    alpha = mul(w_t, 1 - eps) + mul(eps_per_class, call.weight_total) + mul(2 * call.z_loss, lse);
+  } else {
+    const double q1 = sums.q_sum.hi + sums.q_sum.lo, q2 = sums.q_linear.hi + sums.q_linear.lo;
+    const double b = mul(1 - eps, q1) + mul(eps_per_class, call.weight_total);
+    loss = mul(b, log_s) - (mul(1 - eps, q2) + mul(eps_per_class, a_lin)) + z_term;
+    alpha = b + mul(2 * call.z_loss, lse);
+  }
+  if (call.row_loss != nullptr) call.row_loss[r] = static_cast<S>(loss);
+
+  if (g != nullptr) {
+    const double scale = mul(call.grad_scale, call.row_grad_scale != nullptr ? call.row_grad_scale[r] : 1.0);
+    const double_double inv = reciprocal_of_sum(sums.sum.hi, sums.sum.lo);
+    // a = scale * alpha / S as a pair (the pair matters for double data only).
+    const double sa = mul(scale, alpha);
+    const double_double a{mul(sa, inv.hi), std::fma(sa, inv.hi, -mul(sa, inv.hi)) + mul(sa, inv.lo)};
+    if (reload) {
+      scale_body<S> body{g, vd::splat(a.hi), vd::splat(a.lo)};
+      sweep(n, body);
+    } else if (hard) {
+      if (w != nullptr) {
+        ce_pass3<S, true, false>(x, g, w, q, n, shift, a, mul(scale, eps_per_class), 0.0);
+      } else {
+        ce_pass3<S, false, false>(x, g, w, q, n, shift, a, mul(scale, eps_per_class), 0.0);
+      }
+    } else if (w != nullptr) {
+      ce_pass3<S, true, true>(x, g, w, q, n, shift, a, mul(scale, eps_per_class), mul(scale, 1 - eps));
+    } else {
+      ce_pass3<S, false, true>(x, g, w, q, n, shift, a, mul(scale, eps_per_class), mul(scale, 1 - eps));
+    }
+    if (hard) {
+      // The target's entry from 1 - p_t = (S - e_t) / S, where S - e_t is the
+      // sum of the other terms: no cancellation when p_t is close to 1.
+      const double_double e_t = accurate ? ce_exp_scalar<S, true>(d_t) : ce_exp_scalar<S, false>(d_t);
+      const double rest = (sums.sum.hi - e_t.hi) + (sums.sum.lo - e_t.lo);
+      const double others = alpha - mul(w_t, 1 - eps);  // (eps/C) W + 2 z lse
+      const double e = e_t.hi + e_t.lo;
+      const double s = sums.sum.hi + sums.sum.lo;
+      g[t] = static_cast<S>(mul(scale, (mul(others, e) - mul(mul(w_t, 1 - eps), rest)) / s - mul(eps_per_class, w_t)));
+    }
+  }
+  return loss;
+}
+
+template <class S>
+double_double cross_entropy_rows(const cross_entropy_call<S>& call) {
+  double hi = 0.0, lo = 0.0;
+  for (std::size_t r = 0; r < call.rows; ++r) {
+    const double_double t = two_sum(hi, cross_entropy_row(call, r));
+    hi = t.hi;
+    lo += t.lo;
+  }
+  // An infinite loss (a -inf logit at the target) leaves NaN corrections behind.
+  return std::isinf(hi) ? double_double{hi, 0.0} : fast_two_sum(hi, lo);
+}
