@@ -55,11 +55,19 @@ void check_family(family f) {
       smax::scoped_isa use(which);
       std::vector<T> y(n);
 
-      smax::softmax(x.data(), y.data(), n);
-      const worst_element p = worst_of(y, ref.prob, [](T g, real e) { return ulp_error<T>(g, e); });
-      error_record::instance().note("softmax", type_name<T>(), which, family_name(f), p.error);
-      INFO(describe("softmax", which, f, n, x, p.index, y[p.index], ref.prob[p.index], p.error));
-      CHECK(p.error <= bound);
+      // Rows longer than a chunk (16384 floats, 8192 doubles) have two schemes.
+      for (smax::softmax_algorithm algorithm :
+           {smax::softmax_algorithm::three_pass_reload, smax::softmax_algorithm::two_pass_online}) {
+        if (algorithm == smax::softmax_algorithm::two_pass_online && n <= 8192) continue;
+        smax::softmax_options options;
+        options.algorithm = algorithm;
+        smax::softmax(x.data(), y.data(), n, options);
+        const worst_element p = worst_of(y, ref.prob, [](T g, real e) { return ulp_error<T>(g, e); });
+        const char* op = algorithm == smax::softmax_algorithm::two_pass_online ? "softmax (online)" : "softmax";
+        error_record::instance().note(op, type_name<T>(), which, family_name(f), p.error);
+        INFO(describe(op, which, f, n, x, p.index, y[p.index], ref.prob[p.index], p.error));
+        CHECK(p.error <= bound);
+      }
 
       smax::log_softmax(x.data(), y.data(), n);
       const worst_element lp = worst_of(y, ref.log_prob, [](T g, real e) { return log_domain_error<T>(g, e); });

@@ -50,6 +50,10 @@ struct cross_entropy_options {
   /// gives one per row instead, or nullptr for 1.
   T upstream = T(1);
   const T* row_upstream = nullptr;
+  /// Threads the call may use (1: only the calling one). Rows are shared out;
+  /// the loss is still summed in row order, so results are bitwise the same
+  /// for any thread count. A single row stays on one thread.
+  unsigned threads = 1;
 };
 
 inline namespace SMAX_ABI {
@@ -188,6 +192,7 @@ template <class T, class Index>
   call.row_loss = backward ? nullptr : opt.losses;
   call.row_logsumexp = backward ? nullptr : opt.logsumexp;
   call.given_logsumexp = backward ? given_lse : nullptr;
+  call.threads = opt.threads;
   if (grad != nullptr) {
     call.grad = grad->data;
     call.grad_stride = grad->stride;

@@ -5,6 +5,7 @@
 
 #include "detail/run.hpp"
 #include "matrix_view.hpp"
+#include "options.hpp"
 
 namespace smax {
 inline namespace SMAX_ABI {
@@ -29,20 +30,20 @@ inline namespace SMAX_ABI {
 ///
 /// Errors: as smax::softmax.
 template <class T>
-void log_softmax(detail::non_deduced<matrix_view<const T>> x, matrix_view<T> y) {
-  detail::run_map<detail::op_log_softmax, T>("smax::log_softmax", x, y);
+void log_softmax(detail::non_deduced<matrix_view<const T>> x, matrix_view<T> y, const softmax_options& options = {}) {
+  detail::run_map<detail::op_log_softmax, T>("smax::log_softmax", x, y, options);
 }
 
 /// Row-major contiguous rows x cols (see the strided form for the contract).
 template <class T>
-void log_softmax(const T* x, T* y, std::size_t rows, std::size_t cols) {
-  detail::run_map_contiguous<detail::op_log_softmax, T>("smax::log_softmax", x, y, rows, cols);
+void log_softmax(const T* x, T* y, std::size_t rows, std::size_t cols, const softmax_options& options = {}) {
+  detail::run_map_contiguous<detail::op_log_softmax, T>("smax::log_softmax", x, y, rows, cols, options);
 }
 
 /// One vector of n elements (see the strided form for the contract).
 template <class T>
-void log_softmax(const T* x, T* y, std::size_t n) {
-  log_softmax<T>(x, y, 1, n);
+void log_softmax(const T* x, T* y, std::size_t n, const softmax_options& options = {}) {
+  log_softmax<T>(x, y, 1, n, options);
 }
 
 /// Backward pass of log_softmax: given y = log_softmax(x) and dy = d(loss)/dy,
@@ -58,21 +59,22 @@ void log_softmax(const T* x, T* y, std::size_t n) {
 /// Errors: as smax::softmax, for each of the three views.
 template <class T>
 void log_softmax_backward(detail::non_deduced<matrix_view<const T>> y, detail::non_deduced<matrix_view<const T>> dy,
-                          matrix_view<T> dx) {
-  detail::run_backward<detail::op_log_softmax_backward, T>("smax::log_softmax_backward", "y", y, "dy", dy, dx);
+                          matrix_view<T> dx, const softmax_options& options = {}) {
+  detail::run_backward<detail::op_log_softmax_backward, T>("smax::log_softmax_backward", "y", y, "dy", dy, dx, options);
 }
 
 /// Row-major contiguous rows x cols (see the strided form for the contract).
 template <class T>
-void log_softmax_backward(const T* y, const T* dy, T* dx, std::size_t rows, std::size_t cols) {
+void log_softmax_backward(const T* y, const T* dy, T* dx, std::size_t rows, std::size_t cols,
+                          const softmax_options& options = {}) {
   detail::run_backward_contiguous<detail::op_log_softmax_backward, T>("smax::log_softmax_backward", "y", y, "dy", dy,
-                                                                      dx, rows, cols);
+                                                                      dx, rows, cols, options);
 }
 
 /// One vector of n elements (see the strided form for the contract).
 template <class T>
-void log_softmax_backward(const T* y, const T* dy, T* dx, std::size_t n) {
-  log_softmax_backward<T>(y, dy, dx, 1, n);
+void log_softmax_backward(const T* y, const T* dy, T* dx, std::size_t n, const softmax_options& options = {}) {
+  log_softmax_backward<T>(y, dy, dx, 1, n, options);
 }
 
 }  // namespace SMAX_ABI

@@ -6,6 +6,7 @@
 
 #include "detail/run.hpp"
 #include "matrix_view.hpp"
+#include "options.hpp"
 
 namespace smax {
 inline namespace SMAX_ABI {
@@ -29,22 +30,22 @@ inline namespace SMAX_ABI {
 /// Errors (smax::error, before anything is written): a null or overflowing x as
 /// for smax::softmax; out null while rows > 0; out overlapping x.
 template <class T>
-void logsumexp(detail::non_deduced<matrix_view<const T>> x, T* out) {
-  detail::run_reduce<detail::op_logsumexp, T>("smax::logsumexp", x, out);
+void logsumexp(detail::non_deduced<matrix_view<const T>> x, T* out, const softmax_options& options = {}) {
+  detail::run_reduce<detail::op_logsumexp, T>("smax::logsumexp", x, out, options);
 }
 
 /// Row-major contiguous rows x cols; writes rows values to out.
 template <class T>
-void logsumexp(const T* x, T* out, std::size_t rows, std::size_t cols) {
+void logsumexp(const T* x, T* out, std::size_t rows, std::size_t cols, const softmax_options& options = {}) {
   if (!detail::check_product("smax::logsumexp", rows, cols)) return;
-  logsumexp<T>(matrix_view<const T>(x, rows, cols), out);
+  logsumexp<T>(matrix_view<const T>(x, rows, cols), out, options);
 }
 
 /// One vector of n elements; returns its logsumexp (-inf when n == 0).
 template <class T>
-T logsumexp(const T* x, std::size_t n) {
+T logsumexp(const T* x, std::size_t n, const softmax_options& options = {}) {
   T result = std::numeric_limits<T>::quiet_NaN();  // what a no-exceptions error leaves
-  logsumexp<T>(matrix_view<const T>(x, 1, n), &result);
+  logsumexp<T>(matrix_view<const T>(x, 1, n), &result, options);
   return result;
 }
 
@@ -61,7 +62,8 @@ T logsumexp(const T* x, std::size_t n) {
 /// Errors: as smax::softmax for x and dx; lse or dlse null while rows > 0; any
 /// overlap of dx with lse or dlse.
 template <class T>
-void logsumexp_backward(detail::non_deduced<matrix_view<const T>> x, const T* lse, const T* dlse, matrix_view<T> dx) {
+void logsumexp_backward(detail::non_deduced<matrix_view<const T>> x, const T* lse, const T* dlse, matrix_view<T> dx,
+                        const softmax_options& options = {}) {
   static_assert(detail::is_kernel_type_v<T>, "smax kernels take float or double");
   constexpr const char* fn = "smax::logsumexp_backward";
   detail::byte_range xr, dxr, lr, dr;
@@ -74,20 +76,21 @@ void logsumexp_backward(detail::non_deduced<matrix_view<const T>> x, const T* ls
   if (x.rows == 0 || x.cols == 0) return;
   const detail::fp_env_guard guard;
   detail::active_kernel<detail::op_logsumexp_backward, T>()(x.data, x.stride, lse, dlse, dx.data, dx.stride, x.rows,
-                                                            x.cols);
+                                                            x.cols, detail::executor_for(options));
 }
 
 /// Row-major contiguous rows x cols (see the strided form for the contract).
 template <class T>
-void logsumexp_backward(const T* x, const T* lse, const T* dlse, T* dx, std::size_t rows, std::size_t cols) {
+void logsumexp_backward(const T* x, const T* lse, const T* dlse, T* dx, std::size_t rows, std::size_t cols,
+                        const softmax_options& options = {}) {
   if (!detail::check_product("smax::logsumexp_backward", rows, cols)) return;
-  logsumexp_backward<T>(matrix_view<const T>(x, rows, cols), lse, dlse, matrix_view<T>(dx, rows, cols));
+  logsumexp_backward<T>(matrix_view<const T>(x, rows, cols), lse, dlse, matrix_view<T>(dx, rows, cols), options);
 }
 
 /// One vector of n elements with its scalar lse and dlse.
 template <class T>
-void logsumexp_backward(const T* x, T lse, T dlse, T* dx, std::size_t n) {
-  logsumexp_backward<T>(x, &lse, &dlse, dx, 1, n);
+void logsumexp_backward(const T* x, T lse, T dlse, T* dx, std::size_t n, const softmax_options& options = {}) {
+  logsumexp_backward<T>(x, &lse, &dlse, dx, 1, n, options);
 }
 
 }  // namespace SMAX_ABI

@@ -9,6 +9,7 @@
 #include "log_softmax.hpp"
 #include "logsumexp.hpp"
 #include "matrix_view.hpp"
+#include "options.hpp"
 #include "softmax.hpp"
 
 #define SMAX_VERSION_MAJOR 0

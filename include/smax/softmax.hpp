@@ -5,6 +5,7 @@
 
 #include "detail/run.hpp"
 #include "matrix_view.hpp"
+#include "options.hpp"
 
 namespace smax {
 inline namespace SMAX_ABI {
@@ -38,20 +39,20 @@ inline namespace SMAX_ABI {
 /// shapes; a null data pointer for a non-empty view; stride < cols; an extent
 /// whose size overflows; y overlapping x other than exactly in place.
 template <class T>
-void softmax(detail::non_deduced<matrix_view<const T>> x, matrix_view<T> y) {
-  detail::run_map<detail::op_softmax, T>("smax::softmax", x, y);
+void softmax(detail::non_deduced<matrix_view<const T>> x, matrix_view<T> y, const softmax_options& options = {}) {
+  detail::run_map<detail::op_softmax, T>("smax::softmax", x, y, options);
 }
 
 /// Row-major contiguous rows x cols (see the strided form for the contract).
 template <class T>
-void softmax(const T* x, T* y, std::size_t rows, std::size_t cols) {
-  detail::run_map_contiguous<detail::op_softmax, T>("smax::softmax", x, y, rows, cols);
+void softmax(const T* x, T* y, std::size_t rows, std::size_t cols, const softmax_options& options = {}) {
+  detail::run_map_contiguous<detail::op_softmax, T>("smax::softmax", x, y, rows, cols, options);
 }
 
 /// One vector of n elements (see the strided form for the contract).
 template <class T>
-void softmax(const T* x, T* y, std::size_t n) {
-  softmax<T>(x, y, 1, n);
+void softmax(const T* x, T* y, std::size_t n, const softmax_options& options = {}) {
+  softmax<T>(x, y, 1, n, options);
 }
 
 /// Backward pass of softmax: given y = softmax(x) and dy = d(loss)/dy, writes
@@ -68,21 +69,22 @@ void softmax(const T* x, T* y, std::size_t n) {
 /// Errors: as smax::softmax, for each of the three views.
 template <class T>
 void softmax_backward(detail::non_deduced<matrix_view<const T>> y, detail::non_deduced<matrix_view<const T>> dy,
-                      matrix_view<T> dx) {
-  detail::run_backward<detail::op_softmax_backward, T>("smax::softmax_backward", "y", y, "dy", dy, dx);
+                      matrix_view<T> dx, const softmax_options& options = {}) {
+  detail::run_backward<detail::op_softmax_backward, T>("smax::softmax_backward", "y", y, "dy", dy, dx, options);
 }
 
 /// Row-major contiguous rows x cols (see the strided form for the contract).
 template <class T>
-void softmax_backward(const T* y, const T* dy, T* dx, std::size_t rows, std::size_t cols) {
+void softmax_backward(const T* y, const T* dy, T* dx, std::size_t rows, std::size_t cols,
+                      const softmax_options& options = {}) {
   detail::run_backward_contiguous<detail::op_softmax_backward, T>("smax::softmax_backward", "y", y, "dy", dy, dx, rows,
-                                                                  cols);
+                                                                  cols, options);
 }
 
 /// One vector of n elements (see the strided form for the contract).
 template <class T>
-void softmax_backward(const T* y, const T* dy, T* dx, std::size_t n) {
-  softmax_backward<T>(y, dy, dx, 1, n);
+void softmax_backward(const T* y, const T* dy, T* dx, std::size_t n, const softmax_options& options = {}) {
+  softmax_backward<T>(y, dy, dx, 1, n, options);
 }
 
 }  // namespace SMAX_ABI

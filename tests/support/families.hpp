@@ -46,12 +46,15 @@ inline const char* family_name(family f) {
   return "?";
 }
 
-// Every tail of the widest vector (16 floats, unrolled four times) and then
-// lengths around powers of two up to a large vocabulary.
+// Every tail of the widest vector (16 floats, unrolled four times), lengths
+// around powers of two, chunk boundaries (8192 doubles, 16384 floats: longer
+// rows are processed in chunks) and rows past 1 MiB (where softmax switches to
+// its online scheme).
 inline std::vector<std::size_t> accuracy_lengths() {
   std::vector<std::size_t> lengths;
   for (std::size_t n = 1; n <= 4 * 16 + 3; ++n) lengths.push_back(n);
-  for (std::size_t n : {100, 127, 128, 129, 255, 256, 257, 1000, 1023, 1024, 1025, 4096, 10000, 32000, 65537, 128256}) {
+  for (std::size_t n : {100, 127, 128, 129, 255, 256, 257, 1000, 1023, 1024, 1025, 4096, 8193, 10000, 16385, 32000,
+                        65537, 128256, 300001}) {
     lengths.push_back(n);
   }
   return lengths;

@@ -43,6 +43,7 @@ SMAX_INLINE __m128i first_lanes32(std::size_t count) {
 
 template <>
 struct vec<double> {
+  using lane = double;
   static constexpr std::size_t lanes = 4;
   __m256d raw;
 
@@ -107,6 +108,72 @@ SMAX_INLINE double reduce_max(vd v) {
   const __m128d pair = _mm_max_pd(_mm256_castpd256_pd128(v.raw), _mm256_extractf128_pd(v.raw, 1));
   return _mm_cvtsd_f64(_mm_max_sd(pair, _mm_unpackhi_pd(pair, pair)));
 }
+
+template <>
+struct mask<float> {
+  __m256 raw;
+};
+
+// All-ones in the first `count` 32-bit lanes of eight.
+SMAX_INLINE __m256i first_lanes32x8(std::size_t count) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+template <>
+struct vec<float> {
+  using lane = float;
+  static constexpr std::size_t lanes = 8;
+  __m256 raw;
+
+  static SMAX_INLINE vec splat(float v) { return {_mm256_set1_ps(v)}; }
+  static SMAX_INLINE vec load(const float* p) { return {_mm256_loadu_ps(p)}; }
+  static SMAX_INLINE vec load_partial(const float* p, std::size_t count, float fill) {
+    const __m256i m = first_lanes32x8(count);
+    return {_mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m))};
+  }
+  SMAX_INLINE void store(float* p) const { _mm256_storeu_ps(p, raw); }
+  SMAX_INLINE void store_partial(float* p, std::size_t count) const {
+    _mm256_maskstore_ps(p, first_lanes32x8(count), raw);
+  }
+};
+
+using vf = vec<float>;
+
+SMAX_INLINE vf operator+(vf a, vf b) { return {_mm256_add_ps(a.raw, b.raw)}; }
+SMAX_INLINE vf operator-(vf a, vf b) { return {_mm256_sub_ps(a.raw, b.raw)}; }
+SMAX_INLINE vf operator*(vf a, vf b) { return {_mm256_mul_ps(a.raw, b.raw)}; }
+SMAX_INLINE vf operator/(vf a, vf b) { return {_mm256_div_ps(a.raw, b.raw)}; }
+SMAX_INLINE vf mul_add(vf a, vf b, vf c) { return {_mm256_fmadd_ps(a.raw, b.raw, c.raw)}; }
+SMAX_INLINE vf min(vf a, vf b) { return {_mm256_min_ps(a.raw, b.raw)}; }
+SMAX_INLINE vf max(vf a, vf b) { return {_mm256_max_ps(a.raw, b.raw)}; }
+SMAX_INLINE vf round_nearest(vf v) { return {_mm256_round_ps(v.raw, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)}; }
+// 2^n for integer-valued n in [-126, 127] (see pow2 for doubles).
+SMAX_INLINE vf pow2(vf n) {
+  const __m256i shifted = _mm256_castps_si256(_mm256_add_ps(n.raw, _mm256_set1_ps(0x1.8p23f)));
+  return {_mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32(shifted, 23), _mm256_set1_epi32(0x3f800000)))};
+}
+SMAX_INLINE vf ldexp_normal(vf v, vf n) { return v * pow2(n); }
+SMAX_INLINE vf ldexp(vf v, vf n) {
+  const vf half = round_nearest(n * vf::splat(0.5f));
+  return (v * pow2(half)) * pow2(n - half);
+}
+SMAX_INLINE mask<float> operator<(vf a, vf b) { return {_mm256_cmp_ps(a.raw, b.raw, _CMP_LT_OQ)}; }
+SMAX_INLINE vf select(mask<float> m, vf if_true, vf if_false) {
+  return {_mm256_blendv_ps(if_false.raw, if_true.raw, m.raw)};
+}
+SMAX_INLINE float reduce_add(vf v) {
+  const __m128 q = _mm_add_ps(_mm256_castps256_ps128(v.raw), _mm256_extractf128_ps(v.raw, 1));
+  const __m128 d = _mm_add_ps(q, _mm_movehl_ps(q, q));
+  return _mm_cvtss_f32(_mm_add_ss(d, _mm_shuffle_ps(d, d, 1)));
+}
+SMAX_INLINE float reduce_max(vf v) {
+  const __m128 q = _mm_max_ps(_mm256_castps256_ps128(v.raw), _mm256_extractf128_ps(v.raw, 1));
+  const __m128 d = _mm_max_ps(q, _mm_movehl_ps(q, q));
+  return _mm_cvtss_f32(_mm_max_ss(d, _mm_shuffle_ps(d, d, 1)));
+}
+SMAX_INLINE float first_lane(vf v) { return _mm256_cvtss_f32(v.raw); }
+
+inline constexpr bool kFusedMulAdd = true;
 
 // The shared kernels, in dependency order (not alphabetical: keep the blank lines).
 #include "../detail/math-inl.hpp"

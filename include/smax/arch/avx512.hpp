@@ -38,6 +38,7 @@ SMAX_INLINE __mmask8 first_lanes8(std::size_t count) { return static_cast<__mmas
 
 template <>
 struct vec<double> {
+  using lane = double;
   static constexpr std::size_t lanes = 8;
   __m512d raw;
 
@@ -86,6 +87,55 @@ SMAX_INLINE vd select(mask<double> m, vd if_true, vd if_false) {
 SMAX_INLINE double reduce_add(vd v) { return _mm512_reduce_add_pd(v.raw); }
 SMAX_INLINE double first_lane(vd v) { return _mm512_cvtsd_f64(v.raw); }
 SMAX_INLINE double reduce_max(vd v) { return _mm512_reduce_max_pd(v.raw); }
+
+template <>
+struct mask<float> {
+  __mmask16 raw;
+};
+
+SMAX_INLINE __mmask16 first_lanes16(std::size_t count) { return static_cast<__mmask16>((1u << count) - 1u); }
+
+template <>
+struct vec<float> {
+  using lane = float;
+  static constexpr std::size_t lanes = 16;
+  __m512 raw;
+
+  static SMAX_INLINE vec splat(float v) { return {_mm512_set1_ps(v)}; }
+  static SMAX_INLINE vec load(const float* p) { return {_mm512_loadu_ps(p)}; }
+  static SMAX_INLINE vec load_partial(const float* p, std::size_t count, float fill) {
+    return {_mm512_mask_loadu_ps(_mm512_set1_ps(fill), first_lanes16(count), p)};
+  }
+  SMAX_INLINE void store(float* p) const { _mm512_storeu_ps(p, raw); }
+  SMAX_INLINE void store_partial(float* p, std::size_t count) const {
+    _mm512_mask_storeu_ps(p, first_lanes16(count), raw);
+  }
+};
+
+using vf = vec<float>;
+
+SMAX_INLINE vf operator+(vf a, vf b) { return {_mm512_add_ps(a.raw, b.raw)}; }
+SMAX_INLINE vf operator-(vf a, vf b) { return {_mm512_sub_ps(a.raw, b.raw)}; }
+SMAX_INLINE vf operator*(vf a, vf b) { return {_mm512_mul_ps(a.raw, b.raw)}; }
+SMAX_INLINE vf operator/(vf a, vf b) { return {_mm512_div_ps(a.raw, b.raw)}; }
+SMAX_INLINE vf mul_add(vf a, vf b, vf c) { return {_mm512_fmadd_ps(a.raw, b.raw, c.raw)}; }
+SMAX_INLINE vf min(vf a, vf b) { return {_mm512_min_ps(a.raw, b.raw)}; }
+SMAX_INLINE vf max(vf a, vf b) { return {_mm512_max_ps(a.raw, b.raw)}; }
+SMAX_INLINE vf round_nearest(vf v) {
+  return {_mm512_roundscale_ps(v.raw, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)};
+}
+SMAX_INLINE vf ldexp(vf v, vf n) { return {_mm512_scalef_ps(v.raw, n.raw)}; }
+SMAX_INLINE vf ldexp_normal(vf v, vf n) { return ldexp(v, n); }
+SMAX_INLINE mask<float> operator<(vf a, vf b) { return {_mm512_cmp_ps_mask(a.raw, b.raw, _CMP_LT_OQ)}; }
+SMAX_INLINE vf select(mask<float> m, vf if_true, vf if_false) {
+  return {_mm512_mask_blend_ps(m.raw, if_false.raw, if_true.raw)};
+}
+SMAX_INLINE float reduce_add(vf v) { return _mm512_reduce_add_ps(v.raw); }
+SMAX_INLINE float reduce_max(vf v) { return _mm512_reduce_max_ps(v.raw); }
+SMAX_INLINE float first_lane(vf v) { return _mm512_cvtss_f32(v.raw); }
+
+// Whether mul_add is one rounding (kernels pick their float paths by it).
+inline constexpr bool kFusedMulAdd = true;
 
 // The shared kernels, in dependency order (not alphabetical: keep the blank lines).
 #include "../detail/math-inl.hpp"

@@ -27,6 +27,7 @@ struct mask {
 
 template <>
 struct vec<double> {
+  using lane = double;
   static constexpr std::size_t lanes = 1;
   double raw;
 
@@ -71,6 +72,55 @@ SMAX_INLINE vd select(mask<double> m, vd if_true, vd if_false) { return m.raw ? 
 SMAX_INLINE double reduce_add(vd v) { return v.raw; }
 SMAX_INLINE double first_lane(vd v) { return v.raw; }
 SMAX_INLINE double reduce_max(vd v) { return v.raw; }
+
+template <>
+struct vec<float> {
+  using lane = float;
+  static constexpr std::size_t lanes = 1;
+  float raw;
+
+  static SMAX_INLINE vec splat(float v) { return {v}; }
+  static SMAX_INLINE vec load(const float* p) { return {*p}; }
+  static SMAX_INLINE vec load_partial(const float*, std::size_t, float fill) { return {fill}; }
+  SMAX_INLINE void store(float* p) const { *p = raw; }
+  SMAX_INLINE void store_partial(float*, std::size_t) const {}
+};
+
+using vf = vec<float>;
+
+SMAX_INLINE vf operator+(vf a, vf b) { return {a.raw + b.raw}; }
+SMAX_INLINE vf operator-(vf a, vf b) { return {a.raw - b.raw}; }
+SMAX_INLINE vf operator*(vf a, vf b) { return {separately_rounded(a.raw * b.raw)}; }
+SMAX_INLINE vf operator/(vf a, vf b) { return {a.raw / b.raw}; }
+SMAX_INLINE vf mul_add(vf a, vf b, vf c) { return a * b + c; }
+SMAX_INLINE vf min(vf a, vf b) { return {a.raw < b.raw ? a.raw : b.raw}; }
+SMAX_INLINE vf max(vf a, vf b) { return {a.raw > b.raw ? a.raw : b.raw}; }
+SMAX_INLINE vf round_nearest(vf v) {
+  const float shifter = 0x1.8p23f;
+  return {(v.raw + shifter) - shifter};
+}
+SMAX_INLINE vf pow2(vf n) {
+  std::uint32_t shifted;
+  const float biased = n.raw + 0x1.8p23f;
+  std::memcpy(&shifted, &biased, sizeof shifted);
+  const std::uint32_t bits = (shifted << 23) + 0x3f800000u;
+  float result;
+  std::memcpy(&result, &bits, sizeof result);
+  return {result};
+}
+SMAX_INLINE vf ldexp_normal(vf v, vf n) { return v * pow2(n); }
+SMAX_INLINE vf ldexp(vf v, vf n) {
+  const vf half = round_nearest(n * vf::splat(0.5f));
+  return (v * pow2(half)) * pow2(n - half);
+}
+SMAX_INLINE mask<float> operator<(vf a, vf b) { return {a.raw < b.raw}; }
+SMAX_INLINE vf select(mask<float> m, vf if_true, vf if_false) { return m.raw ? if_true : if_false; }
+SMAX_INLINE float reduce_add(vf v) { return v.raw; }
+SMAX_INLINE float reduce_max(vf v) { return v.raw; }
+SMAX_INLINE float first_lane(vf v) { return v.raw; }
+
+// Products stay unfused (separately_rounded), so mul_add rounds twice here.
+inline constexpr bool kFusedMulAdd = false;
 
 // The shared kernels, in dependency order (not alphabetical: keep the blank lines).
 #include "../detail/math-inl.hpp"

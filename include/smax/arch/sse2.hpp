@@ -33,6 +33,7 @@ struct mask<double> {
 
 template <>
 struct vec<double> {
+  using lane = double;
   static constexpr std::size_t lanes = 2;
   __m128d raw;
 
@@ -88,6 +89,72 @@ SMAX_INLINE vd select(mask<double> m, vd if_true, vd if_false) {
 SMAX_INLINE double reduce_add(vd v) { return _mm_cvtsd_f64(_mm_add_sd(v.raw, _mm_unpackhi_pd(v.raw, v.raw))); }
 SMAX_INLINE double first_lane(vd v) { return _mm_cvtsd_f64(v.raw); }
 SMAX_INLINE double reduce_max(vd v) { return _mm_cvtsd_f64(_mm_max_sd(v.raw, _mm_unpackhi_pd(v.raw, v.raw))); }
+
+template <>
+struct mask<float> {
+  __m128 raw;
+};
+
+template <>
+struct vec<float> {
+  using lane = float;
+  static constexpr std::size_t lanes = 4;
+  __m128 raw;
+
+  static SMAX_INLINE vec splat(float v) { return {_mm_set1_ps(v)}; }
+  static SMAX_INLINE vec load(const float* p) { return {_mm_loadu_ps(p)}; }
+  // No masked loads before AVX: copy the tail through a local buffer.
+  static SMAX_INLINE vec load_partial(const float* p, std::size_t count, float fill) {
+    float buffer[4] = {fill, fill, fill, fill};
+    for (std::size_t i = 0; i < count; ++i) buffer[i] = p[i];
+    return {_mm_loadu_ps(buffer)};
+  }
+  SMAX_INLINE void store(float* p) const { _mm_storeu_ps(p, raw); }
+  SMAX_INLINE void store_partial(float* p, std::size_t count) const {
+    float buffer[4];
+    _mm_storeu_ps(buffer, raw);
+    for (std::size_t i = 0; i < count; ++i) p[i] = buffer[i];
+  }
+};
+
+using vf = vec<float>;
+
+SMAX_INLINE vf operator+(vf a, vf b) { return {_mm_add_ps(a.raw, b.raw)}; }
+SMAX_INLINE vf operator-(vf a, vf b) { return {_mm_sub_ps(a.raw, b.raw)}; }
+SMAX_INLINE vf operator*(vf a, vf b) { return {separately_rounded(_mm_mul_ps(a.raw, b.raw))}; }
+SMAX_INLINE vf operator/(vf a, vf b) { return {_mm_div_ps(a.raw, b.raw)}; }
+SMAX_INLINE vf mul_add(vf a, vf b, vf c) { return a * b + c; }
+SMAX_INLINE vf min(vf a, vf b) { return {_mm_min_ps(a.raw, b.raw)}; }
+SMAX_INLINE vf max(vf a, vf b) { return {_mm_max_ps(a.raw, b.raw)}; }
+// Adding and removing 1.5 * 2^23 rounds to the nearest integer for |v| < 2^22.
+SMAX_INLINE vf round_nearest(vf v) {
+  const vf shifter = vf::splat(0x1.8p23f);
+  return (v + shifter) - shifter;
+}
+SMAX_INLINE vf pow2(vf n) {
+  const __m128i shifted = _mm_castps_si128(_mm_add_ps(n.raw, _mm_set1_ps(0x1.8p23f)));
+  return {_mm_castsi128_ps(_mm_add_epi32(_mm_slli_epi32(shifted, 23), _mm_set1_epi32(0x3f800000)))};
+}
+SMAX_INLINE vf ldexp_normal(vf v, vf n) { return v * pow2(n); }
+SMAX_INLINE vf ldexp(vf v, vf n) {
+  const vf half = round_nearest(n * vf::splat(0.5f));
+  return (v * pow2(half)) * pow2(n - half);
+}
+SMAX_INLINE mask<float> operator<(vf a, vf b) { return {_mm_cmplt_ps(a.raw, b.raw)}; }
+SMAX_INLINE vf select(mask<float> m, vf if_true, vf if_false) {
+  return {_mm_or_ps(_mm_and_ps(m.raw, if_true.raw), _mm_andnot_ps(m.raw, if_false.raw))};
+}
+SMAX_INLINE float reduce_add(vf v) {
+  const __m128 d = _mm_add_ps(v.raw, _mm_movehl_ps(v.raw, v.raw));
+  return _mm_cvtss_f32(_mm_add_ss(d, _mm_shuffle_ps(d, d, 1)));
+}
+SMAX_INLINE float reduce_max(vf v) {
+  const __m128 d = _mm_max_ps(v.raw, _mm_movehl_ps(v.raw, v.raw));
+  return _mm_cvtss_f32(_mm_max_ss(d, _mm_shuffle_ps(d, d, 1)));
+}
+SMAX_INLINE float first_lane(vf v) { return _mm_cvtss_f32(v.raw); }
+
+inline constexpr bool kFusedMulAdd = false;
 
 // The shared kernels, in dependency order (not alphabetical: keep the blank lines).
 #include "../detail/math-inl.hpp"

@@ -41,7 +41,7 @@ inline cpu_features detect_cpu() noexcept {
   const unsigned long long xcr0 = read_xcr0();
   const bool os_ymm = (xcr0 & 0x6) == 0x6;    // SSE and AVX state
   const bool os_zmm = (xcr0 & 0xe6) == 0xe6;  // plus opmask, ZMM_Hi256, Hi16_ZMM
-  unsigned max_leaf = __get_cpuid_max(0, nullptr);
+  const unsigned max_leaf = static_cast<unsigned>(__get_cpuid_max(0, nullptr));
   if (max_leaf < 7) return f;
   __cpuid_count(7, 0, eax, ebx, ecx, edx);
   const bool avx2 = (ebx >> 5) & 1;

@@ -64,17 +64,17 @@ struct ce_sum_body {
 
   template <int k>
   SMAX_INLINE void step(std::size_t i, std::size_t count) {
-    const vd_pair d = shifted<S>(load_n(x + i, count, -constants::kInf), shift);
+    const vd_pair d = shifted<S>(load_n<vd>(x + i, count, -constants::kInf), shift);
     const vd_pair e = ce_exp<S, kAccurate>(d);
     if constexpr (kStore) store_n(y + i, e.hi, count);
     sum.template add<k>(e.hi, e.lo);
     if constexpr (kLinear || kSoft) {
       // Padding lanes must add 0, not 0 * -inf: reload them as x == shift.
       const vd_pair dl = count == vd::lanes ? d : shifted<S>(vd::load_partial(x + i, count, shift), shift);
-      const vd wv = kWeights ? load_n(w + i, count, 0.0) : vd::splat(1.0);
+      const vd wv = kWeights ? load_n<vd>(w + i, count, 0.0) : vd::splat(1.0);
       if constexpr (kLinear) add_product<k>(linear, wv, dl);
       if constexpr (kSoft) {
-        const vd qv = load_n(q + i, count, 0.0);
+        const vd qv = load_n<vd>(q + i, count, 0.0);
         const vd wq = wv * qv;
         q_sum.template add<k>(wq, mul_add(wv, qv, vd::splat(0.0) - wq));
         add_product<k>(q_linear, wq, dl);
@@ -101,7 +101,7 @@ SMAX_INLINE ce_sums<S> ce_pass2(const S* x, S* y, const S* w, const S* q, std::s
   using body_t = ce_sum_body<S, kStore, kAccurate, kWeights && (kLinear || kSoft), kLinear, kSoft>;
   const accumulator<S> zero = accumulator<S>::zero();
   body_t body{x, y, w, q, shift, zero, zero, zero, zero};
-  sweep(n, body);
+  sweep<vd>(n, body);
   return {body.sum.total(), body.linear.total(), body.q_sum.total(), body.q_linear.total()};
 }
 
@@ -158,10 +158,10 @@ struct ce_grad_body {
 
   template <int k>
   SMAX_INLINE void step(std::size_t i, std::size_t count) {
-    const vd_pair e = ce_exp<S, true>(shifted<S>(load_n(x + i, count, -constants::kInf), shift));
+    const vd_pair e = ce_exp<S, true>(shifted<S>(load_n<vd>(x + i, count, -constants::kInf), shift));
     vd beta = b_uniform;
-    if constexpr (kSoft) beta = mul_add(b_soft, load_n(q + i, count, 0.0), beta);
-    if constexpr (kWeights) beta = beta * load_n(w + i, count, 0.0);
+    if constexpr (kSoft) beta = mul_add(b_soft, load_n<vd>(q + i, count, 0.0), beta);
+    if constexpr (kWeights) beta = beta * load_n<vd>(w + i, count, 0.0);
     const vd t = mul_add(e.hi, a_hi, vd::splat(0.0) - beta);
     if constexpr (kExactStorage<S>) {
       store_n(g + i, t + (e.lo * a_hi + e.hi * a_lo), count);
@@ -176,7 +176,7 @@ SMAX_INLINE void ce_pass3(const S* x, S* g, const S* w, const S* q, std::size_t 
                           double b_uniform, double b_soft) {
   ce_grad_body<S, kWeights, kSoft> body{
       x, g, w, q, shift, vd::splat(a.hi), vd::splat(a.lo), vd::splat(b_uniform), vd::splat(b_soft)};
-  sweep(n, body);
+  sweep<vd>(n, body);
 }
 
 // exp(d) of one element, bit for bit the value the vector passes computed for it.
@@ -204,7 +204,7 @@ SMAX_INLINE double cross_entropy_row(const cross_entropy_call<S>& call, std::siz
   const bool want_loss = call.given_logsumexp == nullptr;
 
   if (hard && t == call.ignore_index) {
-    if (call.row_logsumexp != nullptr) call.row_logsumexp[r] = static_cast<S>(logsumexp_row(x, n));
+    if (call.row_logsumexp != nullptr) call.row_logsumexp[r] = static_cast<S>(logsumexp_row(x, n, executor{}));
     if (g != nullptr) fill_row(g, n, 0.0);
     if (call.row_loss != nullptr) call.row_loss[r] = 0;
     return 0.0;
@@ -274,14 +274,14 @@ SMAX_INLINE double cross_entropy_row(const cross_entropy_call<S>& call, std::siz
   if (call.row_loss != nullptr) call.row_loss[r] = static_cast<S>(loss);
 
   if (g != nullptr) {
-    const double scale = mul(call.grad_scale, call.row_grad_scale != nullptr ? call.row_grad_scale[r] : 1.0);
+    const double scale =
+        mul(call.grad_scale, call.row_grad_scale != nullptr ? static_cast<double>(call.row_grad_scale[r]) : 1.0);
     const double_double inv = reciprocal_of_sum(sums.sum.hi, sums.sum.lo);
     // a = scale * alpha / S as a pair (the pair matters for double data only).
     const double sa = mul(scale, alpha);
     const double_double a{mul(sa, inv.hi), std::fma(sa, inv.hi, -mul(sa, inv.hi)) + mul(sa, inv.lo)};
     if (reload) {
-      scale_body<S> body{g, vd::splat(a.hi), vd::splat(a.lo)};
-      sweep(n, body);
+      scale_row(g, n, a);
     } else if (hard) {
       if (w != nullptr) {
         ce_pass3<S, true, false>(x, g, w, q, n, shift, a, mul(scale, eps_per_class), 0.0);
@@ -308,10 +308,29 @@ SMAX_INLINE double cross_entropy_row(const cross_entropy_call<S>& call, std::siz
 }
 
 template <class S>
+struct cross_entropy_rows_task {
+  const cross_entropy_call<S>* call;
+  double* losses;
+
+  void operator()(std::size_t begin, std::size_t end) const {
+    for (std::size_t r = begin; r < end; ++r) losses[r] = cross_entropy_row(*call, r);
+  }
+};
+
+// The rows' losses summed in row order whatever the thread count, so that the
+// total is bitwise the same for any.
+template <class S>
 double_double cross_entropy_rows(const cross_entropy_call<S>& call) {
+  executor inner;
+  const executor outer = row_split(executor{call.threads}, call.rows, call.classes, inner);
+  std::vector<double> losses;
+  if (outer.threads > 1) {
+    losses.resize(call.rows);
+    outer.parallel_for(call.rows, cross_entropy_rows_task<S>{&call, losses.data()});
+  }
   double hi = 0.0, lo = 0.0;
   for (std::size_t r = 0; r < call.rows; ++r) {
-    const double_double t = two_sum(hi, cross_entropy_row(call, r));
+    const double_double t = two_sum(hi, losses.empty() ? cross_entropy_row(call, r) : losses[r]);
     hi = t.hi;
     lo += t.lo;
   }

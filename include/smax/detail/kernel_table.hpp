@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "parallel.hpp"
 #include "scalar_math.hpp"
 
 namespace smax {
@@ -44,23 +45,25 @@ struct cross_entropy_call {
   // Backward only: the forward's per-row logsumexp, used instead of the row
   // maximum as the shift, which saves the max pass. No loss is computed.
   const T* given_logsumexp = nullptr;
+  unsigned threads = 1;  // rows are shared out; the loss is summed in row order
 };
 
 // y[r][c] = f(x[r][:])[c] for r < rows, c < cols; rows are x_stride / y_stride apart.
 template <class T>
 using map_fn = void (*)(const T* x, std::size_t x_stride, T* y, std::size_t y_stride, std::size_t rows,
-                        std::size_t cols);
+                        std::size_t cols, const executor& ex);
 // out[r] = f(x[r][:]).
 template <class T>
-using reduce_fn = void (*)(const T* x, std::size_t x_stride, T* out, std::size_t rows, std::size_t cols);
+using reduce_fn = void (*)(const T* x, std::size_t x_stride, T* out, std::size_t rows, std::size_t cols,
+                           const executor& ex);
 // dx[r] = f(a[r][:], b[r][:]).
 template <class T>
 using backward_fn = void (*)(const T* a, std::size_t a_stride, const T* b, std::size_t b_stride, T* dx,
-                             std::size_t dx_stride, std::size_t rows, std::size_t cols);
+                             std::size_t dx_stride, std::size_t rows, std::size_t cols, const executor& ex);
 // dx[r][c] = dlse[r] * exp(x[r][c] - lse[r]).
 template <class T>
 using reduce_backward_fn = void (*)(const T* x, std::size_t x_stride, const T* lse, const T* dlse, T* dx,
-                                    std::size_t dx_stride, std::size_t rows, std::size_t cols);
+                                    std::size_t dx_stride, std::size_t rows, std::size_t cols, const executor& ex);
 template <class T>
 using cross_entropy_fn = double_double (*)(const cross_entropy_call<T>& call);
 

@@ -12,9 +12,9 @@
 
 // Fixed reduction order everywhere: four accumulators per row, combined the
 // same way every time, so results do not depend on anything but the ISA.
-template <class Body>
+template <class V, class Body>
 SMAX_INLINE void sweep(std::size_t n, Body& body) {
-  constexpr std::size_t L = vd::lanes;
+  constexpr std::size_t L = V::lanes;
   std::size_t i = 0;
   for (; i + 4 * L <= n; i += 4 * L) {
     body.template step<0>(i, L);
@@ -27,14 +27,14 @@ SMAX_INLINE void sweep(std::size_t n, Body& body) {
 }
 
 // Loads `count` (at most one vector of) elements; the missing lanes read `fill`.
-template <class S>
-SMAX_INLINE vd load_n(const S* p, std::size_t count, double fill) {
-  return count == vd::lanes ? vd::load(p) : vd::load_partial(p, count, fill);
+template <class V, class S>
+SMAX_INLINE V load_n(const S* p, std::size_t count, typename V::lane fill) {
+  return count == V::lanes ? V::load(p) : V::load_partial(p, count, fill);
 }
 
-template <class S>
-SMAX_INLINE void store_n(S* p, vd v, std::size_t count) {
-  if (count == vd::lanes) {
+template <class V, class S>
+SMAX_INLINE void store_n(S* p, V v, std::size_t count) {
+  if (count == V::lanes) {
     v.store(p);
   } else {
     v.store_partial(p, count);
@@ -119,14 +119,19 @@ struct accumulator {
 
 // ---- pass 1: the row maximum ------------------------------------------------
 
+// Float data is compared as float: twice the lanes of the double passes.
+template <class S>
+using max_vector = std::conditional_t<sizeof(S) == sizeof(float), vf, vd>;
+
 template <class S>
 struct max_body {
+  using V = max_vector<S>;
   const S* x;
-  vd acc[4];
+  V acc[4];
 
   template <int k>
   SMAX_INLINE void step(std::size_t i, std::size_t count) {
-    acc[k] = max(acc[k], load_n(x + i, count, -constants::kInf));
+    acc[k] = max(acc[k], load_n<V>(x + i, count, -std::numeric_limits<typename V::lane>::infinity()));
   }
 };
 
@@ -134,10 +139,11 @@ struct max_body {
 // drops NaN operands); a NaN that does not surface makes the row sum NaN later.
 template <class S>
 SMAX_INLINE double row_max(const S* x, std::size_t n) {
-  const vd lowest = vd::splat(-constants::kInf);
+  using V = max_vector<S>;
+  const V lowest = V::splat(-std::numeric_limits<typename V::lane>::infinity());
   max_body<S> body{x, {lowest, lowest, lowest, lowest}};
-  sweep(n, body);
-  return reduce_max(max(max(body.acc[0], body.acc[1]), max(body.acc[2], body.acc[3])));
+  sweep<V>(n, body);
+  return static_cast<double>(reduce_max(max(max(body.acc[0], body.acc[1]), max(body.acc[2], body.acc[3]))));
 }
 
 // ---- pass 2: sum of exp(x - max), optionally storing the terms ----------------
@@ -154,7 +160,7 @@ struct exp_sum_body {
 
   template <int k>
   SMAX_INLINE void step(std::size_t i, std::size_t count) {
-    const vd xv = load_n(x + i, count, -constants::kInf);
+    const vd xv = load_n<vd>(x + i, count, -constants::kInf);
     const vd zero = vd::splat(0.0);
     if constexpr (kExactStorage<S>) {
       const vd_pair d = exact_difference(xv, neg_m);
@@ -178,7 +184,7 @@ struct exp_sum_body {
 template <class S, bool kStore, bool kBelowMaxOnly>
 SMAX_INLINE double_double sum_of_exp(const S* x, S* y, std::size_t n, double m) {
   exp_sum_body<S, kStore, kBelowMaxOnly> body{x, y, vd::splat(m), vd::splat(-m), accumulator<S>::zero()};
-  sweep(n, body);
+  sweep<vd>(n, body);
   return body.sum.total();
 }
 
@@ -206,7 +212,7 @@ struct terms_below_one_body {
   template <int k>
   SMAX_INLINE void step(std::size_t i, std::size_t count) {
     const vd one = vd::splat(1.0);
-    const vd e = load_n(y + i, count, 1.0);
+    const vd e = load_n<vd>(y + i, count, 1.0);
     sum.template add<k>(select(e < one, e, vd::splat(0.0)));
   }
 };
@@ -215,7 +221,7 @@ template <class S>
 SMAX_INLINE double_double log_of_stored_row_sum(const S* y, std::size_t n, double_double sum) {
   if ((sum.hi - 1.0) + sum.lo < 0x1p-20) {
     terms_below_one_body<S> body{y, accumulator<S>::zero()};
-    sweep(n, body);
+    sweep<vd>(n, body);
     const double_double t = body.sum.total();
     const double_double one_plus_t = two_sum(1.0, t.hi);
     return log_of_sum(one_plus_t.hi, one_plus_t.lo + t.lo);
@@ -235,7 +241,7 @@ struct scale_body {
 
   template <int k>
   SMAX_INLINE void step(std::size_t i, std::size_t count) {
-    const vd e = load_n(y + i, count, 0.0);
+    const vd e = load_n<vd>(y + i, count, 0.0);
     if constexpr (kExactStorage<S>) {
       store_n(y + i, mul_add(e, inv_hi, e * inv_lo), count);
     } else {
@@ -244,18 +250,51 @@ struct scale_body {
   }
 };
 
-// y = (x - max) - log(sum).
-template <class S>
-struct log_softmax_body {
-  const S* x;
-  S* y;
-  vd neg_m;
-  vd log_hi;
-  vd log_lo;
+// The same for float data where mul_add is fused, with twice the lanes: 1/sum
+// is split into two floats and e * hi + (e * lo) rounded once, as the double
+// product would be. Both are scaled by 2^24 so that e * lo stays normal down to
+// results of FLT_MIN; the final exact (or, for subnormal results, single)
+// rounding by 2^-24 then costs nothing.
+struct scale_float_body {
+  float* y;
+  vf inv_hi;  // 2^24 / sum, high part
+  vf inv_lo;  // 2^24 / sum, low part
 
   template <int k>
   SMAX_INLINE void step(std::size_t i, std::size_t count) {
-    const vd xv = load_n(x + i, count, 0.0);
+    const vf e = load_n<vf>(y + i, count, 0.0f);
+    store_n(y + i, mul_add(e, inv_hi, e * inv_lo) * vf::splat(0x1p-24f), count);
+  }
+};
+
+template <class S>
+SMAX_INLINE void scale_row(S* y, std::size_t n, double_double inv) {
+  if constexpr (!kExactStorage<S> && kFusedMulAdd) {
+    const double scaled = inv.hi * 0x1p24;
+    const float hi = static_cast<float>(scaled);
+    scale_float_body body{y, vf::splat(hi), vf::splat(static_cast<float>(scaled - static_cast<double>(hi)))};
+    sweep<vf>(n, body);
+  } else {
+    scale_body<S> body{y, vd::splat(inv.hi), vd::splat(inv.lo)};
+    sweep<vd>(n, body);
+  }
+}
+
+// y = (x - max) - log(sum). For float data in float: x - max and log(sum) are
+// each at most |y| in size (x - max <= 0 <= log(sum)), so the three roundings
+// cost at most 1.5 ulp of y.
+template <class S>
+struct log_softmax_body {
+  using V = max_vector<S>;
+  const S* x;
+  S* y;
+  V neg_m;
+  V log_hi;
+  V log_lo;
+
+  template <int k>
+  SMAX_INLINE void step(std::size_t i, std::size_t count) {
+    const V xv = load_n<V>(x + i, count, 0);
     if constexpr (kExactStorage<S>) {
       // Both parts of x - max are <= 0 and both parts of the log >= 0: no cancellation.
       const vd_pair d = exact_difference(xv, neg_m);
@@ -282,46 +321,329 @@ SMAX_INLINE double logsumexp_of_special_row(const S* x, std::size_t n, double m)
   return m;  // -inf for an all -inf row, +inf when +inf is present
 }
 
+// exp(a - b) for a <= b, with a - b taken exactly (as a pair for double data).
 template <class S>
-SMAX_INLINE void softmax_row(const S* x, S* y, std::size_t n) {
+SMAX_INLINE double_double exp_of_difference(double a, double b) {
+  if constexpr (kExactStorage<S>) {
+    const vd_pair d = exact_difference(vd::splat(a), vd::splat(-b));
+    const vd_pair e = exp_dd(d.hi, d.lo);
+    return {first_lane(e.hi), first_lane(e.lo)};
+  } else {
+    return {first_lane(exp_nonpositive_p6(vd::splat(a - b))), 0.0};  // float a, b: exact in double
+  }
+}
+
+SMAX_INLINE double_double product(double_double a, double_double b) {
+  const double p = a.hi * b.hi;
+  return fast_two_sum(p, std::fma(a.hi, b.hi, -p) + (mul(a.hi, b.lo) + mul(a.lo, b.hi)));
+}
+
+// ---- long rows ----------------------------------------------------------------
+//
+// A row longer than one chunk (64 KiB of input) is processed chunk by chunk:
+// each chunk yields its own (max, sum of exp(x - max)), the chunks' statistics
+// merge in a fixed order, and a last sweep writes the outputs. Chunks are what
+// threads share out, so the result never depends on the thread count; and a
+// chunk stays in L2 between its passes, so out of cache the input is read from
+// memory once for the statistics.
+
+template <class S>
+inline constexpr std::size_t kChunk = 65536 / sizeof(S);
+
+struct row_stats {
+  double m;
+  double_double sum;
+};
+
+// Statistics of one chunk; kStore also writes exp(x - chunk max) to y.
+template <class S, bool kStore>
+SMAX_INLINE row_stats chunk_stats(const S* x, S* y, std::size_t n) {
+  const double m = row_max(x, n);
+  if (m == -constants::kInf) {
+    if constexpr (kStore) {
+      for (std::size_t i = 0; i < n; ++i) y[i] = S(0);
+    }
+    return {m, {0.0, 0.0}};
+  }
+  if (!std::isfinite(m)) return {m, {constants::kNaN, 0.0}};
+  return {m, sum_of_exp<S, kStore, false>(x, y, n, m)};
+}
+
+template <class S, bool kStore>
+struct chunk_stats_task {
+  const S* x;
+  S* y;
+  std::size_t n;
+  row_stats* stats;
+
+  void operator()(std::size_t begin, std::size_t end) const {
+    for (std::size_t c = begin; c < end; ++c) {
+      const std::size_t offset = c * kChunk<S>, length = n - offset < kChunk<S> ? n - offset : kChunk<S>;
+      stats[c] = chunk_stats<S, kStore>(x + offset, kStore ? y + offset : nullptr, length);
+    }
+  }
+};
+
+// The row's statistics from its chunks', in chunk order. A NaN maximum anywhere
+// makes the row's NaN; -inf chunks contribute nothing.
+template <class S>
+SMAX_INLINE row_stats merge_stats(const row_stats* stats, std::size_t chunks) {
+  double m = -constants::kInf;
+  for (std::size_t c = 0; c < chunks; ++c) {
+    if (stats[c].m != stats[c].m) return {constants::kNaN, {constants::kNaN, 0.0}};
+    m = stats[c].m > m ? stats[c].m : m;
+  }
+  if (!std::isfinite(m)) return {m, {constants::kNaN, 0.0}};
+  double hi = 0.0, lo = 0.0;
+  for (std::size_t c = 0; c < chunks; ++c) {
+    if (stats[c].m == -constants::kInf) continue;
+    const double_double term = product(stats[c].sum, exp_of_difference<S>(stats[c].m, m));
+    const double_double t = two_sum(hi, term.hi);
+    hi = t.hi;
+    lo += t.lo + term.lo;
+  }
+  return {m, fast_two_sum(hi, lo)};
+}
+
+template <class S>
+struct chunk_scale_task {
+  S* y;
+  std::size_t n;
+  const double_double* factor;
+
+  void operator()(std::size_t begin, std::size_t end) const {
+    for (std::size_t c = begin; c < end; ++c) {
+      const std::size_t offset = c * kChunk<S>, length = n - offset < kChunk<S> ? n - offset : kChunk<S>;
+      scale_row(y + offset, length, factor[c]);
+    }
+  }
+};
+
+// exp(x - m) / sum written directly (the two-pass schemes' output sweep).
+template <class S>
+struct exp_scaled_body {
+  const S* x;
+  S* y;
+  vd neg_m;
+  vd inv_hi;
+  vd inv_lo;
+
+  template <int k>
+  SMAX_INLINE void step(std::size_t i, std::size_t count) {
+    const vd xv = load_n<vd>(x + i, count, -constants::kInf);
+    if constexpr (kExactStorage<S>) {
+      const vd_pair d = exact_difference(xv, neg_m);
+      const vd_pair e = exp_dd(d.hi, d.lo);
+      store_n(y + i, mul_add(e.hi, inv_hi, e.lo * inv_hi + e.hi * inv_lo), count);
+    } else {
+      store_n(y + i, exp_nonpositive_p6(xv + neg_m) * inv_hi, count);
+    }
+  }
+};
+
+template <class S>
+struct exp_scaled_task {
+  const S* x;
+  S* y;
+  std::size_t n;
+  double m;
+  double_double inv;
+
+  void operator()(std::size_t begin, std::size_t end) const {
+    const std::size_t first = begin * kChunk<S>, last = end * kChunk<S> < n ? end * kChunk<S> : n;
+    exp_scaled_body<S> body{x + first, y + first, vd::splat(-m), vd::splat(inv.hi), vd::splat(inv.lo)};
+    sweep<vd>(last - first, body);
+  }
+};
+
+template <class S>
+SMAX_INLINE std::size_t chunks_of(std::size_t n) {
+  return (n + kChunk<S> - 1) / kChunk<S>;
+}
+
+// The row's statistics, chunk by chunk (kStore: exp(x - chunk max) into y).
+template <class S, bool kStore>
+SMAX_INLINE row_stats long_row_stats(const S* x, S* y, std::size_t n, std::vector<row_stats>& stats,
+                                     const executor& ex) {
+  const std::size_t chunks = chunks_of<S>(n);
+  stats.resize(chunks);
+  ex.parallel_for(chunks, chunk_stats_task<S, kStore>{x, y, n, stats.data()});
+  return merge_stats<S>(stats.data(), chunks);
+}
+
+// Three-pass reload: max; exp stored and summed; rescale (per chunk).
+template <class S>
+void softmax_long_row_reload(const S* x, S* y, std::size_t n, const executor& ex) {
+  std::vector<row_stats> stats;
+  const row_stats row = long_row_stats<S, true>(x, y, n, stats, ex);
+  if (!std::isfinite(row.m)) return fill_nan(y, n);
+  const double_double inv = reciprocal_of_sum(row.sum.hi, row.sum.lo);
+  std::vector<double_double> factor(stats.size());
+  for (std::size_t c = 0; c < stats.size(); ++c) {
+    factor[c] = stats[c].m == -constants::kInf ? double_double{0.0, 0.0}
+                                               : product(exp_of_difference<S>(stats[c].m, row.m), inv);
+  }
+  ex.parallel_for(stats.size(), chunk_scale_task<S>{y, n, factor.data()});
+}
+
+// Online two-pass: (max, sum) per chunk without storing; then exp(x - max) / sum
+// written directly. One read less and one write less than reload, one exp more.
+template <class S>
+void softmax_long_row_online(const S* x, S* y, std::size_t n, const executor& ex) {
+  std::vector<row_stats> stats;
+  const row_stats row = long_row_stats<S, false>(x, nullptr, n, stats, ex);
+  if (!std::isfinite(row.m)) return fill_nan(y, n);
+  ex.parallel_for(stats.size(), exp_scaled_task<S>{x, y, n, row.m, reciprocal_of_sum(row.sum.hi, row.sum.lo)});
+}
+
+// Where the online scheme overtakes reload: rows that no longer fit in L2 with
+// their output, where saving a read and a write of the row pays for the second
+// exp (measured on the README's machine; see its speed section).
+template <class S>
+inline constexpr std::size_t kOnlineFrom = (1u << 20) / sizeof(S);
+
+template <class S>
+SMAX_INLINE void softmax_row(const S* x, S* y, std::size_t n, const executor& ex, softmax_algorithm algorithm) {
+  if (n > kChunk<S>) {
+    const bool online = algorithm == softmax_algorithm::two_pass_online ||
+                        (algorithm == softmax_algorithm::automatic && n >= kOnlineFrom<S>);
+    if (online) return softmax_long_row_online(x, y, n, ex);
+    return softmax_long_row_reload(x, y, n, ex);
+  }
   const double m = row_max(x, n);
   if (!std::isfinite(m)) return fill_nan(y, n);
   const double_double sum = sum_of_exp<S, true, false>(x, y, n, m);
-  const double_double inv = reciprocal_of_sum(sum.hi, sum.lo);
-  scale_body<S> body{y, vd::splat(inv.hi), vd::splat(inv.lo)};
-  sweep(n, body);
+  scale_row(y, n, reciprocal_of_sum(sum.hi, sum.lo));
+}
+
+// The row's (max, log of the sum): for long rows chunk by chunk. NaN max for
+// a row that has no finite maximum (the callers handle those rows).
+template <class S>
+SMAX_INLINE row_stats log_stats(const S* x, std::size_t n, const executor& ex) {
+  row_stats row;
+  if (n > kChunk<S>) {
+    std::vector<row_stats> stats;
+    row = long_row_stats<S, false>(x, nullptr, n, stats, ex);
+  } else {
+    row.m = row_max(x, n);
+    if (std::isfinite(row.m)) row.sum = sum_of_exp<S, false, false>(x, nullptr, n, row.m);
+  }
+  if (std::isfinite(row.m)) row.sum = log_of_row_sum(x, n, row.m, row.sum);
+  return row;
 }
 
 template <class S>
-SMAX_INLINE void log_softmax_row(const S* x, S* y, std::size_t n) {
-  const double m = row_max(x, n);
-  if (!std::isfinite(m)) return fill_nan(y, n);
-  const double_double log_sum = log_of_row_sum(x, n, m, sum_of_exp<S, false, false>(x, nullptr, n, m));
-  log_softmax_body<S> body{x, y, vd::splat(-m), vd::splat(log_sum.hi), vd::splat(log_sum.lo)};
-  sweep(n, body);
+struct log_softmax_task {
+  const S* x;
+  S* y;
+  std::size_t n;
+  double m;
+  double_double log_sum;
+
+  void operator()(std::size_t begin, std::size_t end) const {
+    const std::size_t first = begin * kChunk<S>, last = end * kChunk<S> < n ? end * kChunk<S> : n;
+    using V = max_vector<S>;
+    using lane = typename V::lane;
+    log_softmax_body<S> body{x + first, y + first, V::splat(static_cast<lane>(-m)),
+                             V::splat(static_cast<lane>(log_sum.hi)), V::splat(static_cast<lane>(log_sum.lo))};
+    sweep<V>(last - first, body);
+  }
+};
+
+template <class S>
+SMAX_INLINE void log_softmax_row(const S* x, S* y, std::size_t n, const executor& ex) {
+  const row_stats row = log_stats(x, n, ex);
+  if (!std::isfinite(row.m)) return fill_nan(y, n);
+  ex.parallel_for(chunks_of<S>(n), log_softmax_task<S>{x, y, n, row.m, row.sum});
 }
 
 template <class S>
-SMAX_INLINE double logsumexp_row(const S* x, std::size_t n) {
-  const double m = row_max(x, n);
-  if (!std::isfinite(m)) return logsumexp_of_special_row(x, n, m);
-  const double_double log_sum = log_of_row_sum(x, n, m, sum_of_exp<S, false, false>(x, nullptr, n, m));
-  const double_double total = two_sum(m, log_sum.hi);
-  return total.hi + (total.lo + log_sum.lo);
+SMAX_INLINE double logsumexp_row(const S* x, std::size_t n, const executor& ex) {
+  const row_stats row = log_stats(x, n, ex);
+  if (!std::isfinite(row.m)) return logsumexp_of_special_row(x, n, row.m);
+  const double_double total = two_sum(row.m, row.sum.hi);
+  return total.hi + (total.lo + row.sum.lo);
+}
+
+// Rows are shared out when there are enough of them; otherwise each row's
+// chunks are. Work too small to repay starting threads stays on this one.
+SMAX_INLINE executor row_split(const executor& ex, std::size_t rows, std::size_t cols, executor& inner) {
+  constexpr std::size_t kMinPerThread = 1 << 15;
+  executor outer{1, ex.algorithm};
+  inner = executor{1, ex.algorithm};
+  if (ex.threads <= 1 || rows * cols < 2 * kMinPerThread) return outer;
+  const std::size_t useful = rows * cols / kMinPerThread;
+  const unsigned threads = ex.threads < useful ? ex.threads : static_cast<unsigned>(useful);
+  if (rows >= threads) {
+    outer.threads = threads;
+  } else {
+    inner.threads = threads;
+  }
+  return outer;
 }
 
 template <class S>
-void softmax_rows(const S* x, std::size_t x_stride, S* y, std::size_t y_stride, std::size_t rows, std::size_t cols) {
-  for (std::size_t r = 0; r < rows; ++r) softmax_row(x + r * x_stride, y + r * y_stride, cols);
+struct softmax_rows_task {
+  const S* x;
+  std::size_t x_stride;
+  S* y;
+  std::size_t y_stride;
+  std::size_t cols;
+  executor inner;
+
+  void operator()(std::size_t begin, std::size_t end) const {
+    for (std::size_t r = begin; r < end; ++r) {
+      softmax_row(x + r * x_stride, y + r * y_stride, cols, inner, inner.algorithm);
+    }
+  }
+};
+
+template <class S>
+struct log_softmax_rows_task {
+  const S* x;
+  std::size_t x_stride;
+  S* y;
+  std::size_t y_stride;
+  std::size_t cols;
+  executor inner;
+
+  void operator()(std::size_t begin, std::size_t end) const {
+    for (std::size_t r = begin; r < end; ++r) log_softmax_row(x + r * x_stride, y + r * y_stride, cols, inner);
+  }
+};
+
+template <class S>
+struct logsumexp_rows_task {
+  const S* x;
+  std::size_t x_stride;
+  S* out;
+  std::size_t cols;
+  executor inner;
+
+  void operator()(std::size_t begin, std::size_t end) const {
+    for (std::size_t r = begin; r < end; ++r) out[r] = static_cast<S>(logsumexp_row(x + r * x_stride, cols, inner));
+  }
+};
+
+template <class S>
+void softmax_rows(const S* x, std::size_t x_stride, S* y, std::size_t y_stride, std::size_t rows, std::size_t cols,
+                  const executor& ex) {
+  executor inner;
+  const executor outer = row_split(ex, rows, cols, inner);
+  outer.parallel_for(rows, softmax_rows_task<S>{x, x_stride, y, y_stride, cols, inner});
 }
 
 template <class S>
-void log_softmax_rows(const S* x, std::size_t x_stride, S* y, std::size_t y_stride, std::size_t rows,
-                      std::size_t cols) {
-  for (std::size_t r = 0; r < rows; ++r) log_softmax_row(x + r * x_stride, y + r * y_stride, cols);
+void log_softmax_rows(const S* x, std::size_t x_stride, S* y, std::size_t y_stride, std::size_t rows, std::size_t cols,
+                      const executor& ex) {
+  executor inner;
+  const executor outer = row_split(ex, rows, cols, inner);
+  outer.parallel_for(rows, log_softmax_rows_task<S>{x, x_stride, y, y_stride, cols, inner});
 }
 
 template <class S>
-void logsumexp_rows(const S* x, std::size_t x_stride, S* out, std::size_t rows, std::size_t cols) {
-  for (std::size_t r = 0; r < rows; ++r) out[r] = static_cast<S>(logsumexp_row(x + r * x_stride, cols));
+void logsumexp_rows(const S* x, std::size_t x_stride, S* out, std::size_t rows, std::size_t cols, const executor& ex) {
+  executor inner;
+  const executor outer = row_split(ex, rows, cols, inner);
+  outer.parallel_for(rows, logsumexp_rows_task<S>{x, x_stride, out, cols, inner});
 }

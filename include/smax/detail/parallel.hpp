@@ -1,0 +1,70 @@
+// Opt-in parallelism: run a task over contiguous pieces of [0, count) on up to
+// `threads` threads. Uses OpenMP when the includer compiles with it, otherwise
+// std::thread; never required (threads == 1 runs inline). The pieces never
+// change what is computed, only who computes it, so results are bitwise the
+// same for any thread count.
+#pragma once
+
+#include <cstddef>
+#include <thread>
+#include <vector>
+
+#include "config.hpp"
+
+namespace smax {
+
+/// How softmax sweeps rows longer than one 64 KiB chunk (shorter rows always
+/// take three passes over cache-resident data). automatic picks by row length,
+/// from measurements (see the README's speed section).
+enum class softmax_algorithm {
+  automatic,
+  /// max; exp(x - max) stored and summed; rescale. One exp per element.
+  three_pass_reload,
+  /// (max, sum) per chunk without storing; then exp(x - max) / sum written
+  /// directly: one read and one write fewer, one exp more per element.
+  two_pass_online,
+};
+
+inline namespace SMAX_ABI {
+namespace detail {
+
+struct executor {
+  unsigned threads = 1;
+  softmax_algorithm algorithm = softmax_algorithm::automatic;
+
+  // task(begin, end) over up to `threads` contiguous pieces of [0, count).
+  template <class Task>
+  void parallel_for(std::size_t count, const Task& task) const {
+    const std::size_t pieces = threads < count ? threads : count;
+    if (pieces <= 1) {
+      if (count > 0) task(0, count);
+      return;
+    }
+#if defined(_OPENMP)
+#pragma omp parallel for num_threads(static_cast <int>(pieces)) schedule(static, 1)
+    for (long long p = 0; p < static_cast<long long>(pieces); ++p) {
+      task(count * static_cast<std::size_t>(p) / pieces, count * (static_cast<std::size_t>(p) + 1) / pieces);
+    }
+#else
+    // Pieces 1.. go to new threads; whatever could not be started (the system
+    // refused a thread) runs here, after piece 0.
+    std::vector<std::thread> workers;
+    std::size_t started = 1;
+    try {
+      workers.reserve(pieces - 1);
+      for (; started < pieces; ++started) {
+        workers.emplace_back(
+            [&task, count, pieces, p = started] { task(count * p / pieces, count * (p + 1) / pieces); });
+      }
+    } catch (...) {
+    }
+    task(0, count / pieces);
+    for (std::size_t p = started; p < pieces; ++p) task(count * p / pieces, count * (p + 1) / pieces);
+    for (std::thread& worker : workers) worker.join();
+#endif
+  }
+};
+
+}  // namespace detail
+}  // namespace SMAX_ABI
+}  // namespace smax
