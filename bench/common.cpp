@@ -21,6 +21,11 @@ const char* op_name(op which) {
     case op::softmax: return "softmax";
     case op::log_softmax: return "log_softmax";
     case op::logsumexp: return "logsumexp";
+    case op::cross_entropy: return "cross_entropy";
+    case op::cross_entropy_fused: return "cross_entropy_fused";
+    case op::softmax_backward: return "softmax_backward";
+    case op::log_softmax_backward: return "log_softmax_backward";
+    case op::logsumexp_backward: return "logsumexp_backward";
   }
   return "unknown";
 }
@@ -41,8 +46,27 @@ bool wanted(const std::string& contender) {
 }
 
 std::int64_t bytes_per_call(op which, shape s, std::size_t element_size) {
-  const std::size_t written = which == op::logsumexp ? s.rows : s.size();
-  return static_cast<std::int64_t>((s.size() + written) * element_size);
+  const std::size_t n = s.size(), rows = s.rows, e = element_size;
+  // An int64 class index a row.
+  const std::size_t targets = rows * sizeof(std::int64_t);
+  std::size_t bytes = 0;
+  switch (which) {
+    // x read, y written.
+    case op::softmax:
+    case op::log_softmax: bytes = 2 * n * e; break;
+    // x read, one value a row written.
+    case op::logsumexp: bytes = (n + rows) * e; break;
+    // The logits read once and the targets; the loss is returned, not stored.
+    case op::cross_entropy: bytes = n * e + targets; break;
+    // As cross_entropy, plus the gradient written (to its own buffer here).
+    case op::cross_entropy_fused: bytes = 2 * n * e + targets; break;
+    // y and dy read, dx written.
+    case op::softmax_backward:
+    case op::log_softmax_backward: bytes = 3 * n * e; break;
+    // x read and dx written, plus lse and dlse: one value a row each.
+    case op::logsumexp_backward: bytes = (2 * n + 2 * rows) * e; break;
+  }
+  return static_cast<std::int64_t>(bytes);
 }
 
 std::size_t rotation_bytes() {
@@ -59,7 +83,15 @@ std::size_t rotation_bytes() {
 namespace {
 
 // splitmix64 and Box-Muller written out, because std::normal_distribution
-// differs between standard libraries and the inputs must not.
+// (and std::uniform_int_distribution) differ between standard libraries and
+// the inputs must not.
+std::uint64_t splitmix64(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
 class normal_source {
  public:
   explicit normal_source(std::uint64_t seed) : state_(seed) {}
@@ -80,17 +112,22 @@ class normal_source {
   }
 
  private:
-  std::uint64_t bits() {
-    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
+  std::uint64_t bits() { return splitmix64(state_); }
 
   std::uint64_t state_;
   double spare_ = 0.0;
   bool has_spare_ = false;
 };
+
+// Float values are the double values rounded, so both dtypes see one input.
+template <class T>
+void fill_normal(T* p, std::size_t count, std::uint64_t seed) {
+  normal_source source(seed);
+  for (std::size_t i = 0; i < count; ++i) p[i] = static_cast<T>(source.next());
+}
+
+constexpr std::uint64_t kLogitSeed = 0x5eedULL, kUpstreamSeed = 0xd1ffULL, kRowUpstreamSeed = 0xd15eULL,
+                        kTargetSeed = 0x7a26e7ULL;
 
 template <class T>
 T* allocate(std::size_t count) {
@@ -113,8 +150,27 @@ T* allocate(std::size_t count) {
 template <class T>
 double tolerance(op which) {
   const bool single = sizeof(T) == sizeof(float);
-  if (which == op::softmax) return single ? 1e-5 : 1e-10;
-  return single ? 1e-4 : 1e-9;
+  // Results of tens (log-probabilities, logsumexp) have ulps near 1e-6 in
+  // float; the others (probabilities, gradients) stay within a few units.
+  if (which == op::log_softmax || which == op::logsumexp) return single ? 1e-4 : 1e-9;
+  return single ? 1e-5 : 1e-10;
+}
+
+// Relative, for the loss of the cross-entropy ops.
+template <class T>
+double loss_tolerance() {
+  return sizeof(T) == sizeof(float) ? 1e-5 : 1e-10;
+}
+
+// log(sum(exp(x))) of one row in long double, for the exact values that a
+// disagreement names.
+template <class T>
+long double exact_row_lse(const T* x, std::size_t cols) {
+  long double m = -std::numeric_limits<long double>::infinity();
+  for (std::size_t c = 0; c < cols; ++c) m = std::max<long double>(m, x[c]);
+  long double sum = 0;
+  for (std::size_t c = 0; c < cols; ++c) sum += std::exp(static_cast<long double>(x[c]) - m);
+  return m + std::log(sum);
 }
 
 // Google Benchmark calls an entry's function several times per repetition
@@ -146,10 +202,9 @@ workspace<T>::workspace(shape s) : dims_(s) {
   const std::size_t slots = std::max<std::size_t>(1, (rotation_bytes() + slot_bytes - 1) / slot_bytes);
 
   // Logits of standard normal distribution, the same for every dtype and
-  // every run; float inputs are the double values rounded.
-  normal_source source(0x5eedULL);
+  // every run.
   buffer first(allocate<T>(n));
-  for (std::size_t i = 0; i < n; ++i) first[i] = static_cast<T>(source.next());
+  fill_normal(first.get(), n, kLogitSeed);
   inputs_.push_back(std::move(first));
   for (std::size_t k = 1; k < slots; ++k) {
     buffer copy(allocate<T>(n));
@@ -157,6 +212,57 @@ workspace<T>::workspace(shape s) : dims_(s) {
     inputs_.push_back(std::move(copy));
   }
   for (std::size_t k = 0; k < slots; ++k) outputs_.emplace_back(allocate<T>(n));
+  losses_.assign(slots, T(0));
+}
+
+template <class T>
+std::vector<typename workspace<T>::buffer> workspace<T>::per_slot(std::size_t count,
+                                                                  const std::function<void(T*)>& fill) const {
+  std::vector<buffer> result;
+  buffer first(allocate<T>(count));
+  fill(first.get());
+  result.push_back(std::move(first));
+  for (std::size_t k = 1; k < slots(); ++k) {
+    buffer copy(allocate<T>(count));
+    std::memcpy(copy.get(), result[0].get(), count * sizeof(T));
+    result.push_back(std::move(copy));
+  }
+  return result;
+}
+
+template <class T>
+void workspace<T>::prepare(op which) {
+  const std::size_t rows = dims_.rows, n = dims_.size();
+  const auto copy_of = [](const std::vector<T>& from) {
+    return [&from](T* to) { std::copy(from.begin(), from.end(), to); };
+  };
+  switch (which) {
+    case op::cross_entropy:
+    case op::cross_entropy_fused:
+      if (targets_.empty()) {
+        std::uint64_t state = kTargetSeed;
+        targets_.resize(rows);
+        // The modulo's bias (under 2^-40 here) does not matter for timing.
+        for (std::int64_t& t : targets_) t = static_cast<std::int64_t>(splitmix64(state) % dims_.cols);
+      }
+      break;
+    case op::softmax_backward:
+    case op::log_softmax_backward: {
+      if (upstream_.empty()) upstream_ = per_slot(n, [n](T* p) { fill_normal(p, n, kUpstreamSeed); });
+      std::vector<buffer>& y = forward_[which == op::softmax_backward ? 0 : 1];
+      if (y.empty()) y = per_slot(n, copy_of(reference(which == op::softmax_backward ? op::softmax : op::log_softmax)));
+      break;
+    }
+    case op::logsumexp_backward:
+      if (row_lse_.empty()) {
+        row_lse_ = per_slot(rows, copy_of(reference(op::logsumexp)));
+        row_upstream_ = per_slot(rows, [rows](T* p) { fill_normal(p, rows, kRowUpstreamSeed); });
+      }
+      break;
+    case op::softmax:
+    case op::log_softmax:
+    case op::logsumexp: break;
+  }
 }
 
 template <class T>
@@ -170,22 +276,119 @@ workspace<T>& workspace<T>::get(shape s) {
 }
 
 template <class T>
-const std::vector<T>& workspace<T>::reference(op which) {
-  std::vector<T>& result = references_[static_cast<int>(which)];
-  if (!result.empty()) return result;
+void workspace<T>::compute_reference(op which) {
+  const auto i = static_cast<std::size_t>(which);
+  if (referenced_[i]) return;
+  prepare(which);
+  std::vector<T>& result = references_[i];
   result.assign(output_size(which), T(0));
   const smax::scoped_isa fastest(smax::available_isas().back());
   const T* x = input(0);
+  const std::size_t rows = dims_.rows, cols = dims_.cols;
   switch (which) {
-    case op::softmax: smax::softmax<T>(x, result.data(), dims_.rows, dims_.cols); break;
-    case op::log_softmax: smax::log_softmax<T>(x, result.data(), dims_.rows, dims_.cols); break;
-    case op::logsumexp: smax::logsumexp<T>(x, result.data(), dims_.rows, dims_.cols); break;
+    case op::softmax: smax::softmax<T>(x, result.data(), rows, cols); break;
+    case op::log_softmax: smax::log_softmax<T>(x, result.data(), rows, cols); break;
+    case op::logsumexp: smax::logsumexp<T>(x, result.data(), rows, cols); break;
+    case op::cross_entropy: reference_losses_[i] = smax::cross_entropy(x, targets(), rows, cols); break;
+    case op::cross_entropy_fused:
+      reference_losses_[i] = smax::cross_entropy_with_grad(x, targets(), result.data(), rows, cols);
+      break;
+    case op::softmax_backward:
+      smax::softmax_backward<T>(forward_output(which, 0), upstream(0), result.data(), rows, cols);
+      break;
+    case op::log_softmax_backward:
+      smax::log_softmax_backward<T>(forward_output(which, 0), upstream(0), result.data(), rows, cols);
+      break;
+    case op::logsumexp_backward:
+      smax::logsumexp_backward<T>(x, row_lse(0), row_upstream(0), result.data(), rows, cols);
+      break;
   }
-  return result;
+  referenced_[i] = true;
+}
+
+template <class T>
+const std::vector<T>& workspace<T>::reference(op which) {
+  compute_reference(which);
+  return references_[static_cast<std::size_t>(which)];
+}
+
+template <class T>
+double workspace<T>::reference_loss(op which) {
+  compute_reference(which);
+  return reference_losses_[static_cast<std::size_t>(which)];
+}
+
+template <class T>
+long double workspace<T>::exact_at(op which, std::size_t row, std::size_t col) const {
+  const std::size_t cols = dims_.cols;
+  const std::size_t at = row * cols;
+  const T* x = input(0) + at;
+  switch (which) {
+    case op::softmax: return std::exp(x[col] - exact_row_lse(x, cols));
+    case op::log_softmax: return x[col] - exact_row_lse(x, cols);
+    case op::logsumexp: return exact_row_lse(x, cols);
+    case op::cross_entropy: break;
+    case op::cross_entropy_fused: {
+      const long double p = std::exp(x[col] - exact_row_lse(x, cols));
+      return (p - (static_cast<std::int64_t>(col) == targets_[row] ? 1 : 0)) / static_cast<long double>(dims_.rows);
+    }
+    case op::softmax_backward: {
+      const T* y = forward_output(which, 0) + at;
+      const T* dy = upstream(0) + at;
+      long double dot = 0;
+      for (std::size_t c = 0; c < cols; ++c) dot += static_cast<long double>(dy[c]) * y[c];
+      return y[col] * (dy[col] - dot);
+    }
+    case op::log_softmax_backward: {
+      const T* y = forward_output(which, 0) + at;
+      const T* dy = upstream(0) + at;
+      long double sum = 0;
+      for (std::size_t c = 0; c < cols; ++c) sum += dy[c];
+      return dy[col] - std::exp(static_cast<long double>(y[col])) * sum;
+    }
+    case op::logsumexp_backward:
+      return row_upstream(0)[row] * std::exp(static_cast<long double>(x[col]) - row_lse(0)[row]);
+  }
+  return std::numeric_limits<long double>::quiet_NaN();
+}
+
+template <class T>
+long double workspace<T>::exact_loss() const {
+  long double sum = 0;
+  for (std::size_t r = 0; r < dims_.rows; ++r) {
+    const T* x = input(0) + r * dims_.cols;
+    sum += exact_row_lse(x, dims_.cols) - x[targets_[r]];
+  }
+  return sum / static_cast<long double>(dims_.rows);
+}
+
+template <class T>
+void workspace<T>::poison(op which) {
+  // A contender that writes nothing must not pass on what the previous one left.
+  const T nan = std::numeric_limits<T>::quiet_NaN();
+  std::fill(output(0), output(0) + output_size(which), nan);
+  losses_[0] = nan;
 }
 
 template <class T>
 std::string workspace<T>::disagreement(op which) {
+  const int digits = std::numeric_limits<T>::max_digits10;
+  if (has_loss(which)) {
+    const double expected = reference_loss(which);
+    const double got = static_cast<double>(losses_[0]);
+    const double limit = loss_tolerance<T>();
+    // Written so that a NaN on either side disagrees.
+    if (!(std::fabs(got - expected) <= limit * std::fabs(expected))) {
+      char text[320];
+      std::snprintf(text, sizeof text,
+                    "loss disagrees with smax: relative diff %.3g (limit %.0e): %.*g, smax %.*g, exact %.*g",
+                    std::fabs(got - expected) / std::fabs(expected), limit, digits, got, digits, expected, digits,
+                    static_cast<double>(exact_loss()));
+      return text;
+    }
+  }
+  if (!has_output(which)) return {};
+
   const std::vector<T>& expected = reference(which);
   const T* got = output(0);
   double worst = 0.0;
@@ -205,15 +408,7 @@ std::string workspace<T>::disagreement(op which) {
   // The exact value at that place tells the reader which side is off.
   const std::size_t cols = which == op::logsumexp ? 1 : dims_.cols;
   const std::size_t row = worst_at / cols, col = worst_at % cols;
-  const T* x = input(0) + row * dims_.cols;
-  long double m = -std::numeric_limits<long double>::infinity();
-  for (std::size_t c = 0; c < dims_.cols; ++c) m = std::max<long double>(m, x[c]);
-  long double sum = 0;
-  for (std::size_t c = 0; c < dims_.cols; ++c) sum += std::exp(static_cast<long double>(x[c]) - m);
-  const long double exact = which == op::softmax       ? std::exp(x[col] - m) / sum
-                            : which == op::log_softmax ? (x[col] - m) - std::log(sum)
-                                                       : m + std::log(sum);
-  const int digits = std::numeric_limits<T>::max_digits10;
+  const long double exact = exact_at(which, row, col);
   char text[320];
   std::snprintf(text, sizeof text,
                 "disagrees with smax: max |diff| = %.3g (limit %.0e) at row %zu col %zu: %.*g, smax %.*g, exact %.*g",
@@ -228,6 +423,7 @@ void run_entry(benchmark::State& state, const std::string& entry, op which, shap
   workspace<T>& ws = workspace<T>::get(s);
   call run;
   try {
+    ws.prepare(which);
     run = prepare(ws);
   } catch (const std::exception& e) {
     state.SkipWithError((std::string("setup failed: ") + e.what()).c_str());
@@ -236,6 +432,7 @@ void run_entry(benchmark::State& state, const std::string& entry, op which, shap
 
   if (policy != on_disagreement::unchecked) {
     const std::string& verdict = checked(entry, [&] {
+      ws.poison(which);
       run(0);
       return ws.disagreement(which);
     });

@@ -18,8 +18,29 @@
 
 namespace smax_bench {
 
-enum class op { softmax, log_softmax, logsumexp };
-inline constexpr op kOps[] = {op::softmax, op::log_softmax, op::logsumexp};
+enum class op {
+  softmax,
+  log_softmax,
+  logsumexp,
+  cross_entropy,        // hard int64 targets, reduction mean: one loss per call
+  cross_entropy_fused,  // the same loss and d(loss)/d(logits), in one call
+  softmax_backward,
+  log_softmax_backward,
+  logsumexp_backward,
+};
+// Every op, in the order of the tables; an initializer_list so that it can be
+// handed to register_entries as it is.
+inline constexpr std::initializer_list<op> kOps = {
+    op::softmax,          op::log_softmax,          op::logsumexp,         op::cross_entropy, op::cross_entropy_fused,
+    op::softmax_backward, op::log_softmax_backward, op::logsumexp_backward};
+inline constexpr std::size_t kOpCount = kOps.size();
+
+// Ops that return a loss (written to workspace::loss) rather than, or besides,
+// an array.
+constexpr bool has_loss(op which) { return which == op::cross_entropy || which == op::cross_entropy_fused; }
+// Ops whose array result goes to workspace::output; the forward cross-entropy
+// writes none.
+constexpr bool has_output(op which) { return which != op::cross_entropy; }
 
 const char* op_name(op which);
 
@@ -53,7 +74,10 @@ std::string entry_name(const std::string& op_label, const char* dtype, const std
 // whatever --benchmark_filter the user passes to both.
 bool wanted(const std::string& contender);
 
-// Bytes one call reads and writes: the figure behind bytes_per_second.
+// Bytes one call reads and writes: the figure behind bytes_per_second. Counted
+// from what the op must touch, the same for every contender (a peer that
+// writes an intermediate, as libtorch's cross-entropy does, is not credited
+// with its extra traffic); see the definition for each op's count.
 std::int64_t bytes_per_call(op which, shape s, std::size_t element_size);
 
 // Memory that the rotating buffers of one entry span at least; see workspace.
@@ -78,13 +102,44 @@ class workspace {
   std::size_t slots() const { return inputs_.size(); }
   const T* input(std::size_t slot) const { return inputs_[slot].get(); }
   T* output(std::size_t slot) const { return outputs_[slot].get(); }
-  std::size_t output_size(op which) const { return which == op::logsumexp ? dims_.rows : dims_.size(); }
+  std::size_t output_size(op which) const {
+    return which == op::logsumexp ? dims_.rows : has_output(which) ? dims_.size() : 0;
+  }
 
-  // smax's result for `which` on these inputs, computed once on its fastest ISA.
+  // Builds, once per workspace, the operands that `which` reads besides the
+  // logits; run_entry calls it before the contender's preparer, so that the
+  // getters below are plain loads inside the timed loop. Per slot where they
+  // are as large as the logits, so that they rotate with them.
+  void prepare(op which);
+
+  // Class indices of the cross-entropy ops, uniform over [0, cols) from a fixed
+  // seed. One copy for all slots: 8 bytes a row next to a row of logits.
+  const std::int64_t* targets() const { return targets_.data(); }
+  // dy of softmax_backward and log_softmax_backward: standard normal, from a
+  // seed other than the logits'.
+  const T* upstream(std::size_t slot) const { return upstream_[slot].get(); }
+  // y of the forward pass that `which` (softmax_backward or
+  // log_softmax_backward) differentiates: smax's softmax or log_softmax of the
+  // logits, as a training step has kept it.
+  const T* forward_output(op which, std::size_t slot) const {
+    return forward_[which == op::softmax_backward ? 0 : 1][slot].get();
+  }
+  // logsumexp_backward's lse (smax's logsumexp of the logits) and dlse
+  // (standard normal), one value per row.
+  const T* row_lse(std::size_t slot) const { return row_lse_[slot].get(); }
+  const T* row_upstream(std::size_t slot) const { return row_upstream_[slot].get(); }
+  // Where the loss ops put the loss they return, checked like an output.
+  T* loss(std::size_t slot) { return &losses_[slot]; }
+  // Fills output(0) and loss(0) with NaN, before the check's call.
+  void poison(op which);
+
+  // smax's result for `which` on these inputs (slot 0's operands), computed
+  // once on its fastest ISA: the array result, and the loss of the loss ops.
   const std::vector<T>& reference(op which);
+  double reference_loss(op which);
 
-  // Empty when output(0) agrees with reference(which) within the tolerance of
-  // the op and dtype, else a message naming the largest difference.
+  // Empty when output(0) (and loss(0)) agree with the reference within the
+  // tolerance of the op and dtype, else a message naming the largest difference.
   std::string disagreement(op which);
 
  private:
@@ -94,11 +149,23 @@ class workspace {
   using buffer = std::unique_ptr<T[], free_deleter>;
 
   explicit workspace(shape s);
+  // `count` values per slot: the first from `fill`, the others copies of it.
+  std::vector<buffer> per_slot(std::size_t count, const std::function<void(T*)>& fill) const;
+  void compute_reference(op which);
+  // The exact (long double) value of `which`'s array result at (row, col) and
+  // of its loss, from slot 0's operands: named in a disagreement's message.
+  long double exact_at(op which, std::size_t row, std::size_t col) const;
+  long double exact_loss() const;
 
   shape dims_;
   std::vector<buffer> inputs_;
   std::vector<buffer> outputs_;
-  std::vector<T> references_[3];
+  std::vector<T> losses_;
+  std::vector<std::int64_t> targets_;
+  std::vector<buffer> upstream_, forward_[2], row_lse_, row_upstream_;
+  std::vector<T> references_[kOpCount];
+  double reference_losses_[kOpCount] = {};
+  bool referenced_[kOpCount] = {};
 };
 
 // One call of a contender on slot `slot` of the workspace it was prepared for.

@@ -13,8 +13,11 @@ alternately, pinned to one CPU, for several rounds with the same filter. It
 prints, per entry, the median throughput of each side and their ratio
 (working tree / base: above 1 is faster), with the range of the per-round
 ratios; an entry whose median moved by more than 2%, the same way in every
-round (of at least 4), is marked. With the defaults a run takes about 7 minutes
-on a 2-core machine, plus the builds; narrow it with --filter.
+round (of at least 4), is marked. With the defaults the forward ops alone
+(--filter '^(softmax|log_softmax|logsumexp|copy)/') take about 7 minutes on a
+2-core machine, plus the builds; the training ops (cross_entropy*, *_backward)
+have more entries per shape and bring a full run to roughly two and a half
+times that. Narrow it with --filter.
 
 Both binaries are built from the working tree's bench/ sources by default, so
 only the library differs; --own-bench builds each side from its own bench/

@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 
   std::string peers;
-  auto found = [&peers](const char* name) { peers += (peers.empty() ? "" : ",") + std::string(name); };
+  // Unused when no peer is compiled in (SMAX_BENCH_PEERS=OFF).
+  [[maybe_unused]] auto found = [&peers](const char* name) { peers += (peers.empty() ? "" : ",") + std::string(name); };
   smax_bench::register_smax();
   smax_bench::register_naive();
   smax_bench::register_memcpy();

@@ -1,4 +1,5 @@
 // Eigen 3 row expressions (see peer_eigen_rows.cpp).
+#include <stdexcept>
 #include <string>
 
 #include "common.hpp"
@@ -18,8 +19,10 @@ preparer<T> eigen_op(op which) {
         return [&ws, s](std::size_t k) { eigen_rows::log_softmax<T>(ws.input(k), ws.output(k), s.rows, s.cols); };
       case op::logsumexp:
         return [&ws, s](std::size_t k) { eigen_rows::logsumexp<T>(ws.input(k), ws.output(k), s.rows, s.cols); };
+      // Registered for the forward ops only (see register_eigen).
+      default: break;
     }
-    return {};
+    throw std::logic_error(std::string("no Eigen contender for ") + op_name(which));
   };
 }
 

@@ -1,12 +1,24 @@
 // libtorch's CPU kernels called through ATen on tensors that wrap the shared
-// buffers: at::_softmax_out, at::_log_softmax_out, at::logsumexp_out.
+// buffers: at::_softmax_out, at::_log_softmax_out, at::logsumexp_out; for the
+// training ops, the kernels that autograd runs for cross_entropy, softmax,
+// log_softmax and logsumexp, called directly in their out= forms.
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
+#include <ATen/core/Reduction.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/_log_softmax.h>
+#include <ATen/ops/_log_softmax_backward_data.h>
 #include <ATen/ops/_softmax.h>
+#include <ATen/ops/_softmax_backward_data.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/exp.h>
 #include <ATen/ops/from_blob.h>
 #include <ATen/ops/logsumexp.h>
+#include <ATen/ops/mul.h>
+#include <ATen/ops/nll_loss_backward.h>
+#include <ATen/ops/nll_loss_forward.h>
+#include <ATen/ops/ones.h>
+#include <ATen/ops/sub.h>
 #include <torch/csrc/api/include/torch/version.h>
 
 #include <cctype>
@@ -35,9 +47,23 @@ std::string capability() {
   return value;
 }
 
+// One per slot, viewing the workspace, except where named.
 struct tensors {
-  std::vector<at::Tensor> in, out;  // one per slot, viewing the workspace
+  std::vector<at::Tensor> in, out;
+  std::vector<at::Tensor> y, dy;         // backward passes: forward output and upstream gradient
+  std::vector<at::Tensor> lse, dlse;     // logsumexp_backward: rows x 1, broadcast over the columns
+  std::vector<at::Tensor> loss;          // cross-entropy: 0-dim, over workspace::loss
+  at::Tensor target;                     // shared by the slots, as in the workspace
+  at::Tensor log_probs, grad_nll;        // cross-entropy's intermediates, shared (see torch_op)
+  at::Tensor total_weight, grad_output;  // 0-dim: nll_loss's denominator; d(loss)/d(loss) = 1
 };
+
+// Const buffers are viewed through from_blob's mutable pointer; none of them
+// is written.
+template <class T>
+at::Tensor view(const T* data, at::IntArrayRef sizes, const at::TensorOptions& options) {
+  return at::from_blob(const_cast<T*>(data), sizes, options);
+}
 
 template <class T>
 preparer<T> torch_op(op which) {
@@ -45,18 +71,69 @@ preparer<T> torch_op(op which) {
     const shape s = ws.dims();
     const auto rows = static_cast<std::int64_t>(s.rows);
     const auto cols = static_cast<std::int64_t>(s.cols);
-    const auto options = at::TensorOptions().dtype(std::is_same_v<T, float> ? at::kFloat : at::kDouble);
+    constexpr at::ScalarType dtype = std::is_same_v<T, float> ? at::kFloat : at::kDouble;
+    const auto options = at::TensorOptions().dtype(dtype);
     auto t = std::make_shared<tensors>();
     for (std::size_t k = 0; k < ws.slots(); ++k) {
-      // from_blob wants a mutable pointer; the input tensor is only read.
-      t->in.push_back(at::from_blob(const_cast<T*>(ws.input(k)), {rows, cols}, options));
+      t->in.push_back(view(ws.input(k), {rows, cols}, options));
       t->out.push_back(which == op::logsumexp ? at::from_blob(ws.output(k), {rows}, options)
                                               : at::from_blob(ws.output(k), {rows, cols}, options));
+      if (which == op::softmax_backward || which == op::log_softmax_backward) {
+        t->y.push_back(view(ws.forward_output(which, k), {rows, cols}, options));
+        t->dy.push_back(view(ws.upstream(k), {rows, cols}, options));
+      }
+      if (which == op::logsumexp_backward) {
+        t->lse.push_back(view(ws.row_lse(k), {rows, 1}, options));
+        t->dlse.push_back(view(ws.row_upstream(k), {rows, 1}, options));
+      }
+      if (has_loss(which)) t->loss.push_back(at::from_blob(ws.loss(k), at::IntArrayRef(), options));
     }
+    if (has_loss(which)) {
+      t->target = view(ws.targets(), {rows}, at::TensorOptions().dtype(at::kLong));
+      // at::cross_entropy_loss runs the same two kernels but allocates the
+      // log-probabilities (and autograd the nll gradient) on every call; made
+      // once here, they are what a caching allocator hands back, torch's best
+      // case. Shared by the slots, so they may stay in cache where smax's
+      // rotating buffers do not.
+      t->log_probs = at::empty({rows, cols}, options);
+      if (which == op::cross_entropy_fused) t->grad_nll = at::empty({rows, cols}, options);
+      t->total_weight = at::empty({}, options);
+      t->grad_output = at::ones({}, options);
+    }
+    constexpr std::int64_t mean = at::Reduction::Mean, ignore_index = -100;
     switch (which) {
       case op::softmax: return [t](std::size_t k) { at::_softmax_out(t->out[k], t->in[k], 1, false); };
       case op::log_softmax: return [t](std::size_t k) { at::_log_softmax_out(t->out[k], t->in[k], 1, false); };
       case op::logsumexp: return [t](std::size_t k) { at::logsumexp_out(t->out[k], t->in[k], {1}, false); };
+      // cross_entropy(x, t) = nll_loss(log_softmax(x), t) in libtorch.
+      case op::cross_entropy:
+        return [t](std::size_t k) {
+          at::_log_softmax_out(t->log_probs, t->in[k], 1, false);
+          at::nll_loss_forward_out(t->loss[k], t->total_weight, t->log_probs, t->target, {}, mean, ignore_index);
+        };
+      // The forward, then the backward of each of its two nodes, as
+      // loss.backward() runs them, into the workspace's gradient buffer.
+      case op::cross_entropy_fused:
+        return [t](std::size_t k) {
+          at::_log_softmax_out(t->log_probs, t->in[k], 1, false);
+          at::nll_loss_forward_out(t->loss[k], t->total_weight, t->log_probs, t->target, {}, mean, ignore_index);
+          at::nll_loss_backward_out(t->grad_nll, t->grad_output, t->log_probs, t->target, {}, mean, ignore_index,
+                                    t->total_weight);
+          at::_log_softmax_backward_data_out(t->out[k], t->grad_nll, t->log_probs, 1, dtype);
+        };
+      case op::softmax_backward:
+        return [t](std::size_t k) { at::_softmax_backward_data_out(t->out[k], t->dy[k], t->y[k], 1, dtype); };
+      case op::log_softmax_backward:
+        return [t](std::size_t k) { at::_log_softmax_backward_data_out(t->out[k], t->dy[k], t->y[k], 1, dtype); };
+      // libtorch has no kernel of its own for it: autograd computes
+      // dlse * exp(x - lse) with three elementwise kernels and two temporaries;
+      // here the temporaries are the output itself.
+      case op::logsumexp_backward:
+        return [t](std::size_t k) {
+          at::sub_out(t->out[k], t->in[k], t->lse[k]);
+          at::exp_out(t->out[k], t->out[k]);
+          at::mul_out(t->out[k], t->out[k], t->dlse[k]);
+        };
     }
     return {};
   };
@@ -74,8 +151,8 @@ void register_torch() {
   add_context("torch_version", std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
                                    std::to_string(TORCH_VERSION_PATCH));
   add_context("torch_capability", cap.empty() ? "unknown" : cap);
-  register_entries<float>(contender, {op::softmax, op::log_softmax, op::logsumexp}, torch_op<float>);
-  register_entries<double>(contender, {op::softmax, op::log_softmax, op::logsumexp}, torch_op<double>);
+  register_entries<float>(contender, kOps, torch_op<float>);
+  register_entries<double>(contender, kOps, torch_op<double>);
 }
 
 }  // namespace smax_bench

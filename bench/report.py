@@ -8,9 +8,15 @@ second usually holds the torch entries of a process started with
 ATEN_CPU_CAPABILITY=avx512), takes each entry's median over repetitions, and
 prints one table per op and dtype: shape x contender in G elements/s, then each
 smax ISA's ratio to the best peer (the fastest contender that is neither smax,
-the naive loop nor memcpy) and to memcpy of the same bytes. Writes the same as
-markdown with the run's date, CPU, compiler and command, and draws throughput
-against row length per contender with gnuplot, one panel per op and dtype.
+the naive loop nor memcpy) and to memcpy of the same bytes. The training ops
+(cross-entropy, its fused loss and gradient, the backward passes) follow, then
+the two cross-entropy targets of issue 4: the forward's speed over libtorch's
+(at least 2x) and the fused call's time over smax's own softmax on the same
+shape and ISA (at most 1.2). Writes the same as markdown with the run's date,
+CPU, compiler and command, and draws throughput against row length per
+contender with gnuplot, one panel per op and dtype: the forward ops in the
+--png file, the training ops in a second one named after it
+(latest.png -> latest-training.png).
 
 Python 3 standard library only; the plot is skipped when gnuplot is missing.
 """
@@ -24,6 +30,10 @@ import subprocess
 import sys
 
 OPS = ["softmax", "log_softmax", "logsumexp"]
+TRAINING_OPS = ["cross_entropy", "cross_entropy_fused", "softmax_backward", "log_softmax_backward",
+                "logsumexp_backward"]
+CE_FORWARD_TARGET = 2.0  # smax's cross-entropy forward over libtorch's, at least
+FUSED_TARGET = 1.2  # fused forward+backward time over smax's softmax time, at most
 DTYPES = ["f32", "f64"]
 ISA_RANK = ["avx512", "avx2", "sse2", "neon", "scalar"]  # fastest first
 PEER_RANK = ["onednn", "xnnpack", "torch", "eigen"]
@@ -228,8 +238,75 @@ class Tables:
         out.append("")
         return "\n".join(out)
 
+    def value(self, op, dtype, contender, shape):
+        e = self.get(op, dtype, contender, shape)
+        return e.value() if e and not e.error else None
 
-def context_lines(contexts, command, notes):
+    def smax_isas(self, op, dtype):
+        return sorted({k[2] for k in self.entries if k[0] == op and k[1] == dtype and k[2].startswith("smax-")},
+                      key=contender_rank)
+
+    def shapes(self, op, dtype):
+        return sorted({k[3] for k in self.entries if k[0] == op and k[1] == dtype}, key=lambda s: (s[1], s[0]))
+
+    def ce_forward_vs_torch(self, dtype):
+        """smax's cross-entropy forward over the fastest libtorch (either CPU capability), per shape and ISA."""
+        op = "cross_entropy"
+        smax = self.smax_isas(op, dtype)
+        torches = sorted({k[2] for k in self.entries if k[0] == op and k[1] == dtype and k[2].startswith("torch")})
+        if not smax or not torches:
+            return None
+        out = ["### cross-entropy forward, %s: smax ÷ libtorch (target: at least %gx)" % (dtype, CE_FORWARD_TARGET),
+               "", "The fastest libtorch run (either CPU capability) on each shape.", ""]
+        out.append("| shape | libtorch | " + " | ".join("%s ÷ libtorch" % c for c in smax) + " |")
+        out.append("|---" * (len(smax) + 2) + "|")
+        lowest = [None] * len(smax)
+        for s in self.shapes(op, dtype):
+            best_name, best = None, None
+            for t in torches:
+                v = self.value(op, dtype, t, s)
+                if v is not None and (best is None or v > best):
+                    best_name, best = t, v
+            row = [shape_text(s), "%s %s" % (fmt(best), best_name) if best_name else "—"]
+            for i, c in enumerate(smax):
+                v = self.value(op, dtype, c, s)
+                ratio = v / best if v and best else None
+                row.append("%.2fx%s" % (ratio, "" if ratio >= CE_FORWARD_TARGET else " (below)") if ratio else "—")
+                if ratio and (lowest[i] is None or ratio < lowest[i]):
+                    lowest[i] = ratio
+            out.append("| " + " | ".join(row) + " |")
+        out.append("| lowest | | " + " | ".join("%.2fx" % r if r else "—" for r in lowest) + " |")
+        out.append("")
+        return "\n".join(out)
+
+    def fused_vs_softmax(self, dtype):
+        """Time of smax's fused cross-entropy over the time of its softmax, same shape and ISA.
+
+        Both count rows x cols items per call, so the time ratio is softmax's
+        items/s over the fused call's."""
+        smax = [c for c in self.smax_isas("cross_entropy_fused", dtype) if c in self.smax_isas("softmax", dtype)]
+        if not smax:
+            return None
+        out = ["### fused cross-entropy forward+backward, %s: its time ÷ smax's softmax time, same shape and ISA "
+               "(target: at most %g)" % (dtype, FUSED_TARGET), ""]
+        out.append("| shape | " + " | ".join(smax) + " |")
+        out.append("|---" * (len(smax) + 1) + "|")
+        highest = [None] * len(smax)
+        for s in self.shapes("cross_entropy_fused", dtype):
+            row = [shape_text(s)]
+            for i, c in enumerate(smax):
+                fused, soft = self.value("cross_entropy_fused", dtype, c, s), self.value("softmax", dtype, c, s)
+                ratio = soft / fused if fused and soft else None
+                row.append("%.2f%s" % (ratio, "" if ratio <= FUSED_TARGET else " (above)") if ratio else "—")
+                if ratio and (highest[i] is None or ratio > highest[i]):
+                    highest[i] = ratio
+            out.append("| " + " | ".join(row) + " |")
+        out.append("| highest | " + " | ".join("%.2f" % r if r else "—" for r in highest) + " |")
+        out.append("")
+        return "\n".join(out)
+
+
+def context_lines(contexts, command, notes, training=False):
     ctx = {}
     for _, c in contexts:
         for k, v in c.items():
@@ -265,6 +342,11 @@ def context_lines(contexts, command, notes):
     lines.append("- method: one thread, %s CPU(s) in the affinity mask; CPU time; median of %s repetition(s); %s; "
                  "standard normal logits from a fixed seed; every peer's output checked against smax's before "
                  "timing" % (ctx.get("pinned_cpus", "?"), ctx.get("repetitions", "?"), buffers))
+    if training:
+        lines.append("- training ops: cross-entropy with int64 class targets uniform over the classes (fixed seed), "
+                     "reduction mean, default options; the fused call writes the gradient to a buffer of its own; "
+                     "the backward passes take y from smax's forward on the same logits and standard normal dy "
+                     "(dlse); items are logits elements, bytes what the op must read and write (bench/common.cpp)")
     if command:
         lines.append("- command: `%s`" % command)
     warnings = []
@@ -282,16 +364,26 @@ def context_lines(contexts, command, notes):
     return lines
 
 
-def plot(entries, png, title):
+def training_png(png):
+    """latest.png -> latest-training.png: where the training ops' panels go."""
+    stem, ext = os.path.splitext(png)
+    return stem + "-training" + (ext or ".png")
+
+
+def plot(entries, png, title, ops=OPS):
+    """One panel per op of `ops` and dtype; False when nothing was drawn."""
+    panels = [(op, dt) for dt in DTYPES for op in ops
+              if any(k[0] == op and k[1] == dt for k in entries)]
+    if not panels:
+        return False
     gnuplot = shutil.which("gnuplot")
     if gnuplot is None:
         print("report.py: gnuplot not found, no plot (apt-get install gnuplot-nox)", file=sys.stderr)
         return False
-    panels = [(op, dt) for dt in DTYPES for op in OPS
-              if any(k[0] == op and k[1] == dt for k in entries)]
-    if not panels:
-        return False
-    contenders = sorted({k[2] for k in entries if k[0] != "copy"}, key=contender_rank)
+    # Contenders and shapes of these panels only, so that a colour means the
+    # same contender in every panel of one file.
+    shown = {op for op, _ in panels}
+    contenders = sorted({k[2] for k in entries if k[0] in shown}, key=contender_rank)
     if any(k[0] == "copy" for k in entries):
         contenders.append("memcpy")
     palette = ["#1f4e9c", "#3f8fd2", "#7fb8e8", "#b0d4f1", "#7f7f7f", "#d62728", "#ff7f0e", "#2ca02c",
@@ -307,7 +399,7 @@ def plot(entries, png, title):
             style[c] = 'lc rgb "%s" dt 1 lw 2.5 pt 7' % color
         else:
             style[c] = 'lc rgb "%s" dt 4 lw 1.5 pt 5' % color
-    shapes = sorted({k[3] for k in entries}, key=lambda s: (s[1], s[0]))
+    shapes = sorted({k[3] for k in entries if k[0] in shown}, key=lambda s: (s[1], s[0]))
     rows = len({dt for _, dt in panels})
     cols = max(sum(1 for _, dt in panels if dt == d) for d in DTYPES)
     # Log y: equal ratios are equal distances, and memcpy (several times any
@@ -362,15 +454,23 @@ def main():
 
     tables = Tables(entries)
     body = []
-    for op in OPS:
+    for op in OPS + TRAINING_OPS:
         for dt in DTYPES:
             text = tables.render(op, dt)
             if text:
                 body.append(text)
-    lines = context_lines(contexts, args.command, notes)
+    targets = [t for dt in DTYPES for t in (tables.ce_forward_vs_torch(dt), tables.fused_vs_softmax(dt)) if t]
+    if targets:
+        body.append("\n".join(["## cross-entropy targets (issue 4)", ""] + targets))
+    has_training = any(k[0] in TRAINING_OPS for k in entries)
+    lines = context_lines(contexts, args.command, notes, has_training)
     if args.png:
         where = os.path.dirname(os.path.abspath(args.md)) if args.md else os.getcwd()
-        lines += ["![throughput against row length](%s)" % os.path.relpath(os.path.abspath(args.png), where), ""]
+        if any(k[0] in OPS for k in entries):
+            lines += ["![throughput against row length](%s)" % os.path.relpath(os.path.abspath(args.png), where), ""]
+        if has_training:
+            lines += ["![training ops: throughput against row length](%s)" %
+                      os.path.relpath(os.path.abspath(training_png(args.png)), where), ""]
     lines += body
     if tables.footnotes:
         lines += ["Notes:", ""] + ["%d. %s" % (i + 1, t) for i, t in enumerate(tables.footnotes)] + [""]
@@ -385,9 +485,10 @@ def main():
     if args.png:
         os.makedirs(os.path.dirname(os.path.abspath(args.png)), exist_ok=True)
         date = next((c.get("date") for _, c in contexts if c.get("date")), "")
-        if plot(entries, args.png, "smax_bench: G elements/s against row length, one thread (%s, %s)" %
-                (cpu_model(), date[:10])):
-            print("report.py: wrote %s" % args.png, file=sys.stderr)
+        for ops, png, what in ((OPS, args.png, ""), (TRAINING_OPS, training_png(args.png), "training ops, ")):
+            if plot(entries, png, "smax_bench: %sG elements/s against row length, one thread (%s, %s)" %
+                    (what, cpu_model(), date[:10]), ops):
+                print("report.py: wrote %s" % png, file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,29 @@ preparer<T> smax_op(op which, smax::isa path) {
         return [pick, &ws, s](std::size_t k) { smax::log_softmax<T>(ws.input(k), ws.output(k), s.rows, s.cols); };
       case op::logsumexp:
         return [pick, &ws, s](std::size_t k) { smax::logsumexp<T>(ws.input(k), ws.output(k), s.rows, s.cols); };
+      // Default options: hard targets, reduction mean, ignore_index -100.
+      case op::cross_entropy:
+        return [pick, &ws, s](std::size_t k) {
+          *ws.loss(k) = smax::cross_entropy(ws.input(k), ws.targets(), s.rows, s.cols);
+        };
+      // The gradient goes to a buffer of its own, not over the logits: the
+      // logits of every slot must stay as they are for the next call.
+      case op::cross_entropy_fused:
+        return [pick, &ws, s](std::size_t k) {
+          *ws.loss(k) = smax::cross_entropy_with_grad(ws.input(k), ws.targets(), ws.output(k), s.rows, s.cols);
+        };
+      case op::softmax_backward:
+        return [pick, &ws, s, which](std::size_t k) {
+          smax::softmax_backward<T>(ws.forward_output(which, k), ws.upstream(k), ws.output(k), s.rows, s.cols);
+        };
+      case op::log_softmax_backward:
+        return [pick, &ws, s, which](std::size_t k) {
+          smax::log_softmax_backward<T>(ws.forward_output(which, k), ws.upstream(k), ws.output(k), s.rows, s.cols);
+        };
+      case op::logsumexp_backward:
+        return [pick, &ws, s](std::size_t k) {
+          smax::logsumexp_backward<T>(ws.input(k), ws.row_lse(k), ws.row_upstream(k), ws.output(k), s.rows, s.cols);
+        };
     }
     return {};
   };
@@ -28,7 +51,7 @@ preparer<T> smax_op(op which, smax::isa path) {
 
 template <class T>
 void register_isa(smax::isa path) {
-  register_entries<T>(std::string("smax-") + smax::isa_name(path), {op::softmax, op::log_softmax, op::logsumexp},
+  register_entries<T>(std::string("smax-") + smax::isa_name(path), kOps,
                       [path](op which) { return smax_op<T>(which, path); });
 }
 

@@ -10,8 +10,11 @@
 # libtorch runs its AVX2 kernels otherwise), and calls bench/report.py.
 #
 # Arguments go to smax_bench, e.g. --benchmark_filter='^softmax/f32/' for a
-# subset. A run with arguments, or a quick one, reports into
-# build/bench/results; a full run into bench/results (latest.md, latest.png).
+# subset, or --benchmark_filter='^(cross_entropy|[a-z_]*backward)' for the
+# training ops alone. A run with arguments, or a quick one, reports into the
+# build directory's results/; a full run into bench/results (latest.md,
+# latest.png for the forward ops, latest-training.png for cross-entropy and the
+# backward passes).
 #
 # Environment:
 #   SMAX_BENCH_QUICK=1         same as --quick: one repetition, short runs
@@ -19,7 +22,8 @@
 #   SMAX_BENCH_MIN_TIME        seconds per repetition (default 0.2; quick 0.05)
 #   SMAX_BENCH_CPU             the CPU to pin to (default: the last one)
 #   SMAX_BENCH_NO_PEERS=1      neither install nor build the peer libraries
-#   SMAX_BENCH_REPORT_DIR      where latest.md and latest.png go
+#   SMAX_BENCH_REPORT_DIR      where latest.md and the plots go
+#   SMAX_BENCH_BUILD_DIR       where to build and keep raw results (default build/bench)
 #   SMAX_BENCH_JOBS            build parallelism (default 2)
 set -euo pipefail
 
@@ -82,7 +86,7 @@ else
 fi
 
 # ---------------------------------------------------------------- build
-build="$root/build/bench"
+build="${SMAX_BENCH_BUILD_DIR:-$root/build/bench}"
 peer_option=ON
 if [[ ${SMAX_BENCH_NO_PEERS:-0} == 1 ]]; then peer_option=OFF; fi
 echo "== configuring $build"
