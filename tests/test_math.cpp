@@ -41,6 +41,19 @@ TEST_CASE("log_of_sum is within 2^-56 relative of log(hi + lo)", "[math]") {
   CHECK(std::isnan(smax::detail::log_of_sum(std::nan(""), 0).hi));
 }
 
+TEST_CASE("log_plain is within 2^-46 relative of log", "[math]") {
+  std::mt19937_64 rng(13);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (int i = 0; i < 200000; ++i) {
+    const double v = std::exp2(unit(rng) * 60 - 10);
+    const real exact = std::log(static_cast<real>(v));
+    INFO("log(" << v << ")");
+    CHECK(std::fabs(smax::detail::log_plain(v) - exact) <= 0x1p-46L * std::fabs(exact) + 0x1p-1070L);
+  }
+  CHECK(smax::detail::log_plain(1.0) == 0.0);
+  CHECK(std::isnan(smax::detail::log_plain(-1.0)));
+}
+
 TEST_CASE("reciprocal_of_sum is within 2^-100 relative", "[math]") {
   std::mt19937_64 rng(12);
   std::uniform_real_distribution<double> unit(0.0, 1.0);

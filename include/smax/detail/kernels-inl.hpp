@@ -70,17 +70,18 @@ SMAX_INLINE void compensated_add(vd& sum, vd& error, vd v) {
 template <class S>
 SMAX_INLINE double_double combine(const vd (&sum)[4], const vd (&error)[4], const vd (&residual)[4]) {
   if constexpr (kExactStorage<S>) {
+    // The four accumulators into one, exactly (vector TwoSum), then the lanes.
+    vd total = sum[0], low = (error[0] + residual[0]) + ((error[1] + residual[1]) + (error[2] + residual[2])) +
+                             (error[3] + residual[3]);
+    for (int k = 1; k < 4; ++k) compensated_add(total, low, sum[k]);
+    double s[vd::lanes], c[vd::lanes];
+    total.store(s);
+    low.store(c);
     double hi = 0.0, lo = 0.0;
-    for (int k = 0; k < 4; ++k) {
-      double s[vd::lanes], c[vd::lanes], r[vd::lanes];
-      sum[k].store(s);
-      error[k].store(c);
-      residual[k].store(r);
-      for (std::size_t lane = 0; lane < vd::lanes; ++lane) {
-        const double_double t = two_sum(hi, s[lane]);
-        hi = t.hi;
-        lo += t.lo + (r[lane] + c[lane]);
-      }
+    for (std::size_t lane = 0; lane < vd::lanes; ++lane) {
+      const double_double t = two_sum(hi, s[lane]);
+      hi = t.hi;
+      lo += t.lo + c[lane];
     }
     // An infinite sum (a -inf term in a linear sum) leaves NaN corrections behind.
     return std::isinf(hi) ? double_double{hi, 0.0} : fast_two_sum(hi, lo);
@@ -198,7 +199,11 @@ SMAX_INLINE double_double log_of_row_sum(const S* x, std::size_t n, double m, do
     const double_double one_plus_t = two_sum(1.0, t.hi);
     return log_of_sum(one_plus_t.hi, one_plus_t.lo + t.lo);
   }
-  return log_of_sum(sum.hi, sum.lo);
+  if constexpr (kExactStorage<S>) {
+    return log_of_sum(sum.hi, sum.lo);
+  } else {
+    return {log_plain(sum.hi), 0.0};  // a float data row sum is a plain double
+  }
 }
 
 // The same log, when the terms exp(x - max) are stored in y but x may be gone

@@ -109,6 +109,35 @@ inline double_double log_of_sum(double hi, double lo) noexcept {
   return fast_two_sum(head.hi, tail);
 }
 
+// log(v) for a positive normal v, in plain double: enough for float data (whose
+// results need about 2^-30), at about half the cost of log_of_sum. Same method,
+// with s = u / (2 + u) rounded (relative error 2^-52) and eight series terms
+// (truncation below s^18 / 19 < 2^-46 relative). Error: below 2^-46 |log v| +
+// 2^-1070.
+inline double log_plain(double v) noexcept {
+  using namespace constants;
+  if (!(v > 0.0) || !(v < kInf)) return kNaN;
+  int k = static_cast<int>((bits_of(v) >> 52) & 0x7ff) - 1023;
+  double f = double_from_bits((bits_of(v) & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL);
+  if (f > kSqrt2) {
+    f *= 0.5;
+    k += 1;
+  }
+  const double u = f - 1.0;  // exact
+  const double s = u / (2.0 + u);
+  const double z = mul(s, s);
+  double series = 1.0 / 17;
+  series = mul(series, z) + 1.0 / 15;
+  series = mul(series, z) + 1.0 / 13;
+  series = mul(series, z) + 1.0 / 11;
+  series = mul(series, z) + 1.0 / 9;
+  series = mul(series, z) + 1.0 / 7;
+  series = mul(series, z) + 1.0 / 5;
+  series = mul(series, z) + 1.0 / 3;
+  const double kd = static_cast<double>(k);
+  return mul(kd, kLn2Hi) + (2.0 * s + (mul(2.0 * s, mul(series, z)) + mul(kd, kLn2Lo)));
+}
+
 // 1 / (hi + lo) as an unevaluated pair, relative error below 2^-100 for hi >= 1.
 inline double_double reciprocal_of_sum(double hi, double lo) noexcept {
   const double inv = 1.0 / hi;
