@@ -59,7 +59,7 @@ void check_family(family f) {
       for (smax::softmax_algorithm algorithm :
            {smax::softmax_algorithm::three_pass_reload, smax::softmax_algorithm::two_pass_online}) {
         if (algorithm == smax::softmax_algorithm::two_pass_online && n <= 8192) continue;
-        smax::softmax_options options;
+        smax::softmax_options<T> options;
         options.algorithm = algorithm;
         smax::softmax(x.data(), y.data(), n, options);
         const worst_element p = worst_of(y, ref.prob, [](T g, real e) { return ulp_error<T>(g, e); });

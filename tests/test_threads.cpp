@@ -30,13 +30,13 @@ TEMPLATE_TEST_CASE("results are bitwise identical for any thread count", "[threa
         INFO("isa " << smax::isa_name(which) << ", " << s.rows << " x " << s.cols << ", algorithm "
                     << static_cast<int>(algorithm));
         std::vector<T> p1(x.size()), l1(x.size()), e1(s.rows);
-        smax::softmax_options one;
+        smax::softmax_options<T> one;
         one.algorithm = algorithm;
         smax::softmax(x.data(), p1.data(), s.rows, s.cols, one);
         smax::log_softmax(x.data(), l1.data(), s.rows, s.cols, one);
         smax::logsumexp(x.data(), e1.data(), s.rows, s.cols, one);
         for (unsigned threads : {2u, 3u, 4u, 7u}) {
-          smax::softmax_options many = one;
+          smax::softmax_options<T> many = one;
           many.threads = threads;
           std::vector<T> p(x.size()), l(x.size()), e(s.rows);
           smax::softmax(x.data(), p.data(), s.rows, s.cols, many);
@@ -66,7 +66,7 @@ TEMPLATE_TEST_CASE("backward passes and cross-entropy are bitwise identical for 
     smax::scoped_isa use(which);
     INFO("isa " << smax::isa_name(which));
     auto run = [&](unsigned threads) {
-      smax::softmax_options o;
+      smax::softmax_options<T> o;
       o.threads = threads;
       std::vector<T> a(x.size()), b(x.size()), c(x.size()), g(x.size()), row_loss(rows);
       smax::softmax_backward(x.data(), dy.data(), a.data(), rows, cols, o);

@@ -105,3 +105,16 @@ for deg in (8, 9):
 print("// ---- exp(r) = 1 + r * P(r), float coefficients (bf16/fp16 data, float arithmetic)")
 for deg in (4, 5):
     report(f"P degree {deg} (float)", fit_one_plus_rP(deg), to_float, check_one_plus_rP, -R, R, "float")
+
+# 4) tanh(u) = u + u^3 R(u^2) on |u| <= 0.55 (softcap), relative error of tanh.
+U = mp.mpf('0.55')
+def fit_tanh(degree):
+    basis = [(lambda k: (lambda z: mp.sqrt(z) ** 3 * z ** k))(k) for k in range(degree + 1)]
+    return remez(basis, lambda z: mp.tanh(mp.sqrt(z)) - mp.sqrt(z), lambda z: mp.tanh(mp.sqrt(z)), mp.mpf(10) ** -12, U * U)
+
+def check_tanh(c, z):
+    u = mp.sqrt(z)
+    return (u + u ** 3 * mp.polyval(c[::-1], z)) / mp.tanh(u) - 1
+
+print("// ---- tanh(u) = u + u^3 R(u^2), double coefficients (softcap)")
+report("R degree 7", fit_tanh(7), to_double, check_tanh, mp.mpf(10) ** -12, U * U, "double")

@@ -12,6 +12,7 @@
 
 #include "detail/run.hpp"
 #include "matrix_view.hpp"
+#include "tensor_axis.hpp"
 
 namespace smax {
 
@@ -75,14 +76,17 @@ enum class ce_mode { forward, with_grad, backward };
 // for the kernel. Nothing is written before all checks pass. `grad` is null for
 // the forward, `given_lse` is used by the backward only. Returns false on error
 // (when exceptions are disabled).
+// With inner > 1 the logits are rows x classes x inner, passed as a rows x
+// (classes * inner) view, and targets and per-row outputs are per position
+// (rows * inner of them).
 template <class T, class Index>
 [[nodiscard]] bool prepare_cross_entropy(const char* fn, ce_mode mode, matrix_view<const T> logits, const Index* hard,
                                          const matrix_view<const T>* soft, matrix_view<T>* grad, const T* given_lse,
                                          const cross_entropy_options<T>& opt, cross_entropy_call<T>& call,
-                                         double& denominator) {
+                                         double& denominator, std::size_t inner = 1) {
   static_assert(is_kernel_type_v<T>, "smax kernels take float or double");
   const std::string f = fn;
-  const std::size_t rows = logits.rows, classes = logits.cols;
+  const std::size_t rows = logits.rows * inner, classes = inner > 1 ? logits.cols / inner : logits.cols;
   byte_range logits_r, target_r, weight_r, grad_r, losses_r, lse_r, given_r, upstream_r;
   if (!check_view(fn, "logits", logits, logits_r)) return false;
   if (rows > 0 && classes == 0) return report_error(f + ": logits has no classes (cols == 0)");
@@ -175,8 +179,9 @@ template <class T, class Index>
   call = {};
   call.logits = logits.data;
   call.logits_stride = logits.stride;
-  call.rows = rows;
+  call.rows = logits.rows;
   call.classes = classes;
+  call.inner = inner;
   if (hard != nullptr || soft == nullptr) {
     call.targets = hard;
     call.targets_are_64bit = sizeof(Index) == 8;
@@ -212,11 +217,11 @@ template <class T, class Index>
 template <class T, class Index>
 T run_cross_entropy(const char* fn, ce_mode mode, matrix_view<const T> logits, const Index* hard,
                     const matrix_view<const T>* soft, matrix_view<T>* grad, const T* given_lse,
-                    const cross_entropy_options<T>& options) {
+                    const cross_entropy_options<T>& options, std::size_t inner = 1) {
   static_assert(is_index_type_v<Index>, "targets are int32_t or int64_t class indices");
   cross_entropy_call<T> call;
   double denominator = 0.0;
-  if (!prepare_cross_entropy(fn, mode, logits, hard, soft, grad, given_lse, options, call, denominator)) {
+  if (!prepare_cross_entropy(fn, mode, logits, hard, soft, grad, given_lse, options, call, denominator, inner)) {
     return std::numeric_limits<T>::quiet_NaN();
   }
   double_double total{0.0, 0.0};
@@ -356,6 +361,66 @@ void cross_entropy_backward(const T* logits, const Index* target, const T* logsu
   if (!detail::check_product("smax::cross_entropy_backward", rows, classes)) return;
   cross_entropy_backward(matrix_view<const T>(logits, rows, classes), target, logsumexp,
                          matrix_view<T>(grad, rows, classes), options);
+}
+
+// Class axis in the middle, as PyTorch's cross_entropy takes N x C x d1 x ...
+// logits (segmentation losses): a = {N, C, d1 * d2 * ...} (see tensor_axis;
+// smax::along_dim(dims, 1)). Targets (and options.losses, options.logsumexp,
+// options.row_upstream) hold N x d1 x ... values, one per position; soft
+// targets and the gradient have the logits' shape. Same options, meaning and
+// accuracy as the row forms (each position is a row); the mean is over the
+// non-ignored positions' weights (soft targets: over positions).
+
+template <class T, class Index, class = std::enable_if_t<detail::is_index_type_v<Index>>>
+T cross_entropy(const T* logits, const Index* target, tensor_axis a, const cross_entropy_options<T>& options = {}) {
+  if (std::size_t total; !detail::check_axis("smax::cross_entropy", a, total))
+    return std::numeric_limits<T>::quiet_NaN();
+  return detail::run_cross_entropy<T, Index>("smax::cross_entropy", detail::ce_mode::forward,
+                                             matrix_view<const T>(logits, a.outer, a.axis * a.inner), target, nullptr,
+                                             nullptr, nullptr, options, a.inner);
+}
+
+template <class T>
+T cross_entropy(const T* logits, const T* target, tensor_axis a, const cross_entropy_options<T>& options = {}) {
+  if (std::size_t total; !detail::check_axis("smax::cross_entropy", a, total))
+    return std::numeric_limits<T>::quiet_NaN();
+  const matrix_view<const T> soft(target, a.outer, a.axis * a.inner);
+  return detail::run_cross_entropy<T, std::int64_t>("smax::cross_entropy", detail::ce_mode::forward,
+                                                    matrix_view<const T>(logits, a.outer, a.axis * a.inner), nullptr,
+                                                    &soft, nullptr, nullptr, options, a.inner);
+}
+
+template <class T, class Index, class = std::enable_if_t<detail::is_index_type_v<Index>>>
+T cross_entropy_with_grad(const T* logits, const Index* target, T* grad, tensor_axis a,
+                          const cross_entropy_options<T>& options = {}) {
+  if (std::size_t total; !detail::check_axis("smax::cross_entropy_with_grad", a, total))
+    return std::numeric_limits<T>::quiet_NaN();
+  matrix_view<T> g(grad, a.outer, a.axis * a.inner);
+  return detail::run_cross_entropy<T, Index>("smax::cross_entropy_with_grad", detail::ce_mode::with_grad,
+                                             matrix_view<const T>(logits, a.outer, a.axis * a.inner), target, nullptr,
+                                             &g, nullptr, options, a.inner);
+}
+
+template <class T>
+T cross_entropy_with_grad(const T* logits, const T* target, T* grad, tensor_axis a,
+                          const cross_entropy_options<T>& options = {}) {
+  if (std::size_t total; !detail::check_axis("smax::cross_entropy_with_grad", a, total))
+    return std::numeric_limits<T>::quiet_NaN();
+  const matrix_view<const T> soft(target, a.outer, a.axis * a.inner);
+  matrix_view<T> g(grad, a.outer, a.axis * a.inner);
+  return detail::run_cross_entropy<T, std::int64_t>("smax::cross_entropy_with_grad", detail::ce_mode::with_grad,
+                                                    matrix_view<const T>(logits, a.outer, a.axis * a.inner), nullptr,
+                                                    &soft, &g, nullptr, options, a.inner);
+}
+
+template <class T, class Index, class = std::enable_if_t<detail::is_index_type_v<Index>>>
+void cross_entropy_backward(const T* logits, const Index* target, const T* logsumexp, T* grad, tensor_axis a,
+                            const cross_entropy_options<T>& options = {}) {
+  if (std::size_t total; !detail::check_axis("smax::cross_entropy_backward", a, total)) return;
+  matrix_view<T> g(grad, a.outer, a.axis * a.inner);
+  (void)detail::run_cross_entropy<T, Index>("smax::cross_entropy_backward", detail::ce_mode::backward,
+                                            matrix_view<const T>(logits, a.outer, a.axis * a.inner), target, nullptr,
+                                            &g, logsumexp, options, a.inner);
 }
 
 }  // namespace SMAX_ABI

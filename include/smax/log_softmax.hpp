@@ -30,19 +30,21 @@ inline namespace SMAX_ABI {
 ///
 /// Errors: as smax::softmax.
 template <class T>
-void log_softmax(detail::non_deduced<matrix_view<const T>> x, matrix_view<T> y, const softmax_options& options = {}) {
+void log_softmax(detail::non_deduced<matrix_view<const T>> x, matrix_view<T> y,
+                 const detail::non_deduced<softmax_options<T>>& options = {}) {
   detail::run_map<detail::op_log_softmax, T>("smax::log_softmax", x, y, options);
 }
 
 /// Row-major contiguous rows x cols (see the strided form for the contract).
 template <class T>
-void log_softmax(const T* x, T* y, std::size_t rows, std::size_t cols, const softmax_options& options = {}) {
+void log_softmax(const T* x, T* y, std::size_t rows, std::size_t cols,
+                 const detail::non_deduced<softmax_options<T>>& options = {}) {
   detail::run_map_contiguous<detail::op_log_softmax, T>("smax::log_softmax", x, y, rows, cols, options);
 }
 
 /// One vector of n elements (see the strided form for the contract).
 template <class T>
-void log_softmax(const T* x, T* y, std::size_t n, const softmax_options& options = {}) {
+void log_softmax(const T* x, T* y, std::size_t n, const detail::non_deduced<softmax_options<T>>& options = {}) {
   log_softmax<T>(x, y, 1, n, options);
 }
 
@@ -59,22 +61,39 @@ void log_softmax(const T* x, T* y, std::size_t n, const softmax_options& options
 /// Errors: as smax::softmax, for each of the three views.
 template <class T>
 void log_softmax_backward(detail::non_deduced<matrix_view<const T>> y, detail::non_deduced<matrix_view<const T>> dy,
-                          matrix_view<T> dx, const softmax_options& options = {}) {
+                          matrix_view<T> dx, const detail::non_deduced<softmax_options<T>>& options = {}) {
   detail::run_backward<detail::op_log_softmax_backward, T>("smax::log_softmax_backward", "y", y, "dy", dy, dx, options);
 }
 
 /// Row-major contiguous rows x cols (see the strided form for the contract).
 template <class T>
 void log_softmax_backward(const T* y, const T* dy, T* dx, std::size_t rows, std::size_t cols,
-                          const softmax_options& options = {}) {
+                          const detail::non_deduced<softmax_options<T>>& options = {}) {
   detail::run_backward_contiguous<detail::op_log_softmax_backward, T>("smax::log_softmax_backward", "y", y, "dy", dy,
                                                                       dx, rows, cols, options);
 }
 
 /// One vector of n elements (see the strided form for the contract).
 template <class T>
-void log_softmax_backward(const T* y, const T* dy, T* dx, std::size_t n, const softmax_options& options = {}) {
+void log_softmax_backward(const T* y, const T* dy, T* dx, std::size_t n,
+                          const detail::non_deduced<softmax_options<T>>& options = {}) {
   log_softmax_backward<T>(y, dy, dx, 1, n, options);
+}
+
+/// Along any dimension of a contiguous row-major tensor (see tensor_axis and
+/// the tensor_axis form of smax::softmax).
+template <class T>
+void log_softmax(const T* x, T* y, tensor_axis a, const detail::non_deduced<softmax_options<T>>& options = {}) {
+  detail::run_axis_map<detail::op_log_softmax, detail::op_log_softmax_columns, T>("smax::log_softmax", x, y, a,
+                                                                                  options);
+}
+
+/// log_softmax_backward along any dimension.
+template <class T>
+void log_softmax_backward(const T* y, const T* dy, T* dx, tensor_axis a,
+                          const detail::non_deduced<softmax_options<T>>& options = {}) {
+  detail::run_axis_backward<detail::op_log_softmax_backward, detail::op_log_softmax_backward_columns, T>(
+      "smax::log_softmax_backward", "y", y, "dy", dy, dx, a, options);
 }
 
 }  // namespace SMAX_ABI

@@ -30,20 +30,22 @@ inline namespace SMAX_ABI {
 /// Errors (smax::error, before anything is written): a null or overflowing x as
 /// for smax::softmax; out null while rows > 0; out overlapping x.
 template <class T>
-void logsumexp(detail::non_deduced<matrix_view<const T>> x, T* out, const softmax_options& options = {}) {
+void logsumexp(detail::non_deduced<matrix_view<const T>> x, T* out,
+               const detail::non_deduced<softmax_options<T>>& options = {}) {
   detail::run_reduce<detail::op_logsumexp, T>("smax::logsumexp", x, out, options);
 }
 
 /// Row-major contiguous rows x cols; writes rows values to out.
 template <class T>
-void logsumexp(const T* x, T* out, std::size_t rows, std::size_t cols, const softmax_options& options = {}) {
+void logsumexp(const T* x, T* out, std::size_t rows, std::size_t cols,
+               const detail::non_deduced<softmax_options<T>>& options = {}) {
   if (!detail::check_product("smax::logsumexp", rows, cols)) return;
   logsumexp<T>(matrix_view<const T>(x, rows, cols), out, options);
 }
 
 /// One vector of n elements; returns its logsumexp (-inf when n == 0).
 template <class T>
-T logsumexp(const T* x, std::size_t n, const softmax_options& options = {}) {
+T logsumexp(const T* x, std::size_t n, const detail::non_deduced<softmax_options<T>>& options = {}) {
   T result = std::numeric_limits<T>::quiet_NaN();  // what a no-exceptions error leaves
   logsumexp<T>(matrix_view<const T>(x, 1, n), &result, options);
   return result;
@@ -63,34 +65,72 @@ T logsumexp(const T* x, std::size_t n, const softmax_options& options = {}) {
 /// overlap of dx with lse or dlse.
 template <class T>
 void logsumexp_backward(detail::non_deduced<matrix_view<const T>> x, const T* lse, const T* dlse, matrix_view<T> dx,
-                        const softmax_options& options = {}) {
+                        const detail::non_deduced<softmax_options<T>>& options = {}) {
   static_assert(detail::is_kernel_type_v<T>, "smax kernels take float or double");
   constexpr const char* fn = "smax::logsumexp_backward";
   detail::byte_range xr, dxr, lr, dr;
+  detail::logit_transform<T> transform;
   if (!detail::check_same_shape(fn, "x", x, "dx", dx) || !detail::check_view(fn, "x", x, xr) ||
       !detail::check_view(fn, "dx", dx, dxr) || !detail::check_in_place_or_disjoint(fn, "dx", dx, dxr, "x", x, xr) ||
       !detail::check_vector(fn, "lse", lse, x.rows, lr) || !detail::check_vector(fn, "dlse", dlse, x.rows, dr) ||
-      !detail::check_disjoint(fn, "dx", dxr, "lse", lr) || !detail::check_disjoint(fn, "dx", dxr, "dlse", dr)) {
+      !detail::check_disjoint(fn, "dx", dxr, "lse", lr) || !detail::check_disjoint(fn, "dx", dxr, "dlse", dr) ||
+      !detail::prepare_backward_transform(fn, options, x, dxr, transform)) {
     return;
   }
   if (x.rows == 0 || x.cols == 0) return;
   const detail::fp_env_guard guard;
   detail::active_kernel<detail::op_logsumexp_backward, T>()(x.data, x.stride, lse, dlse, dx.data, dx.stride, x.rows,
-                                                            x.cols, detail::executor_for(options));
+                                                            x.cols, detail::executor_for(options), transform);
 }
 
 /// Row-major contiguous rows x cols (see the strided form for the contract).
 template <class T>
 void logsumexp_backward(const T* x, const T* lse, const T* dlse, T* dx, std::size_t rows, std::size_t cols,
-                        const softmax_options& options = {}) {
+                        const detail::non_deduced<softmax_options<T>>& options = {}) {
   if (!detail::check_product("smax::logsumexp_backward", rows, cols)) return;
   logsumexp_backward<T>(matrix_view<const T>(x, rows, cols), lse, dlse, matrix_view<T>(dx, rows, cols), options);
 }
 
 /// One vector of n elements with its scalar lse and dlse.
 template <class T>
-void logsumexp_backward(const T* x, T lse, T dlse, T* dx, std::size_t n, const softmax_options& options = {}) {
+void logsumexp_backward(const T* x, T lse, T dlse, T* dx, std::size_t n,
+                        const detail::non_deduced<softmax_options<T>>& options = {}) {
   logsumexp_backward<T>(x, &lse, &dlse, dx, 1, n, options);
+}
+
+/// Along any dimension of a contiguous row-major tensor (see tensor_axis): out
+/// receives a.outer x a.inner values, the tensor with that dimension removed.
+template <class T>
+void logsumexp(const T* x, T* out, tensor_axis a, const detail::non_deduced<softmax_options<T>>& options = {}) {
+  detail::run_axis_reduce<detail::op_logsumexp, detail::op_logsumexp_columns, T>("smax::logsumexp", x, out, a, options);
+}
+
+/// logsumexp_backward along any dimension: lse and dlse hold a.outer x a.inner
+/// values (the forward's out), x and dx the whole tensor.
+template <class T>
+void logsumexp_backward(const T* x, const T* lse, const T* dlse, T* dx, tensor_axis a,
+                        const detail::non_deduced<softmax_options<T>>& options = {}) {
+  constexpr const char* fn = "smax::logsumexp_backward";
+  if (a.inner == 1) {
+    if (!detail::check_product(fn, a.outer, a.axis)) return;
+    return logsumexp_backward<T>(matrix_view<const T>(x, a.outer, a.axis), lse, dlse,
+                                 matrix_view<T>(dx, a.outer, a.axis), options);
+  }
+  std::size_t total;
+  detail::byte_range xr, dxr, lr, dr;
+  if (!detail::check_axis(fn, a, total) || !detail::check_view(fn, "x", detail::flat(x, total), xr) ||
+      !detail::check_view(fn, "dx", detail::flat(dx, total), dxr) ||
+      !detail::check_in_place_or_disjoint(fn, "dx", detail::flat(dx, total), dxr, "x", detail::flat(x, total), xr) ||
+      !detail::check_vector(fn, "lse", lse, a.outer * a.inner, lr) ||
+      !detail::check_vector(fn, "dlse", dlse, a.outer * a.inner, dr) ||
+      !detail::check_disjoint(fn, "dx", dxr, "lse", lr) || !detail::check_disjoint(fn, "dx", dxr, "dlse", dr) ||
+      !detail::check_no_transform(fn, options)) {
+    return;
+  }
+  if (total == 0) return;
+  const detail::fp_env_guard guard;
+  detail::active_kernel<detail::op_logsumexp_backward_columns, T>()(x, lse, dlse, dx, a.outer, a.axis, a.inner,
+                                                                    detail::executor_for(options), 1.0);
 }
 
 }  // namespace SMAX_ABI

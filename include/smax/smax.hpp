@@ -11,6 +11,7 @@
 #include "matrix_view.hpp"
 #include "options.hpp"
 #include "softmax.hpp"
+#include "tensor_axis.hpp"
 
 #define SMAX_VERSION_MAJOR 0
 #define SMAX_VERSION_MINOR 1

@@ -39,19 +39,21 @@ inline namespace SMAX_ABI {
 /// shapes; a null data pointer for a non-empty view; stride < cols; an extent
 /// whose size overflows; y overlapping x other than exactly in place.
 template <class T>
-void softmax(detail::non_deduced<matrix_view<const T>> x, matrix_view<T> y, const softmax_options& options = {}) {
+void softmax(detail::non_deduced<matrix_view<const T>> x, matrix_view<T> y,
+             const detail::non_deduced<softmax_options<T>>& options = {}) {
   detail::run_map<detail::op_softmax, T>("smax::softmax", x, y, options);
 }
 
 /// Row-major contiguous rows x cols (see the strided form for the contract).
 template <class T>
-void softmax(const T* x, T* y, std::size_t rows, std::size_t cols, const softmax_options& options = {}) {
+void softmax(const T* x, T* y, std::size_t rows, std::size_t cols,
+             const detail::non_deduced<softmax_options<T>>& options = {}) {
   detail::run_map_contiguous<detail::op_softmax, T>("smax::softmax", x, y, rows, cols, options);
 }
 
 /// One vector of n elements (see the strided form for the contract).
 template <class T>
-void softmax(const T* x, T* y, std::size_t n, const softmax_options& options = {}) {
+void softmax(const T* x, T* y, std::size_t n, const detail::non_deduced<softmax_options<T>>& options = {}) {
   softmax<T>(x, y, 1, n, options);
 }
 
@@ -69,22 +71,40 @@ void softmax(const T* x, T* y, std::size_t n, const softmax_options& options = {
 /// Errors: as smax::softmax, for each of the three views.
 template <class T>
 void softmax_backward(detail::non_deduced<matrix_view<const T>> y, detail::non_deduced<matrix_view<const T>> dy,
-                      matrix_view<T> dx, const softmax_options& options = {}) {
+                      matrix_view<T> dx, const detail::non_deduced<softmax_options<T>>& options = {}) {
   detail::run_backward<detail::op_softmax_backward, T>("smax::softmax_backward", "y", y, "dy", dy, dx, options);
 }
 
 /// Row-major contiguous rows x cols (see the strided form for the contract).
 template <class T>
 void softmax_backward(const T* y, const T* dy, T* dx, std::size_t rows, std::size_t cols,
-                      const softmax_options& options = {}) {
+                      const detail::non_deduced<softmax_options<T>>& options = {}) {
   detail::run_backward_contiguous<detail::op_softmax_backward, T>("smax::softmax_backward", "y", y, "dy", dy, dx, rows,
                                                                   cols, options);
 }
 
 /// One vector of n elements (see the strided form for the contract).
 template <class T>
-void softmax_backward(const T* y, const T* dy, T* dx, std::size_t n, const softmax_options& options = {}) {
+void softmax_backward(const T* y, const T* dy, T* dx, std::size_t n,
+                      const detail::non_deduced<softmax_options<T>>& options = {}) {
   softmax_backward<T>(y, dy, dx, 1, n, options);
+}
+
+/// Along any dimension of a contiguous row-major tensor (see tensor_axis), e.g.
+/// smax::softmax(x, y, smax::along_dim({n, c, h, w}, 1)). inner == 1 is the row
+/// form with every option; with inner > 1 the options' logit transform is not
+/// available (an error), threads are. y may be x itself.
+template <class T>
+void softmax(const T* x, T* y, tensor_axis a, const detail::non_deduced<softmax_options<T>>& options = {}) {
+  detail::run_axis_map<detail::op_softmax, detail::op_softmax_columns, T>("smax::softmax", x, y, a, options);
+}
+
+/// softmax_backward along any dimension (see the softmax form above).
+template <class T>
+void softmax_backward(const T* y, const T* dy, T* dx, tensor_axis a,
+                      const detail::non_deduced<softmax_options<T>>& options = {}) {
+  detail::run_axis_backward<detail::op_softmax_backward, detail::op_softmax_backward_columns, T>(
+      "smax::softmax_backward", "y", y, "dy", dy, dx, a, options);
 }
 
 }  // namespace SMAX_ABI

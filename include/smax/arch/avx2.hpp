@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "../detail/kernel_table.hpp"
@@ -109,6 +110,19 @@ SMAX_INLINE double reduce_max(vd v) {
   return _mm_cvtsd_f64(_mm_max_sd(pair, _mm_unpackhi_pd(pair, pair)));
 }
 
+SMAX_INLINE vd keep_first(vd v, std::size_t count, double fill) {
+  if (count >= vd::lanes) return v;
+  return {_mm256_blendv_pd(_mm256_set1_pd(fill), v.raw, _mm256_castsi256_pd(first_lanes64(count)))};
+}
+SMAX_INLINE mask<double> nonzero_bytes(const std::uint8_t* p, std::size_t count) {
+  std::uint32_t packed = 0;
+  std::memcpy(&packed, p, count < 4 ? count : 4);
+  const __m256i wide = _mm256_cvtepu8_epi64(_mm_cvtsi32_si128(static_cast<int>(packed)));
+  const __m256i zero = _mm256_cmpeq_epi64(wide, _mm256_setzero_si256());
+  return {_mm256_castsi256_pd(_mm256_xor_si256(zero, _mm256_set1_epi64x(-1)))};
+}
+SMAX_INLINE vd product_error(vd a, vd b, vd p) { return {_mm256_fmsub_pd(a.raw, b.raw, p.raw)}; }
+
 template <>
 struct mask<float> {
   __m256 raw;
@@ -183,6 +197,8 @@ inline constexpr bool kFusedMulAdd = true;
 #include "../detail/backward-inl.hpp"
 
 #include "../detail/cross_entropy-inl.hpp"
+
+#include "../detail/columns-inl.hpp"
 
 #include "../detail/table-inl.hpp"
 

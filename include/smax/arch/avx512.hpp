@@ -88,6 +88,18 @@ SMAX_INLINE double reduce_add(vd v) { return _mm512_reduce_add_pd(v.raw); }
 SMAX_INLINE double first_lane(vd v) { return _mm512_cvtsd_f64(v.raw); }
 SMAX_INLINE double reduce_max(vd v) { return _mm512_reduce_max_pd(v.raw); }
 
+// Lanes from `count` on replaced by `fill` (count may exceed the lane count).
+SMAX_INLINE vd keep_first(vd v, std::size_t count, double fill) {
+  return count >= vd::lanes ? v : vd{_mm512_mask_blend_pd(first_lanes8(count), _mm512_set1_pd(fill), v.raw)};
+}
+// The lanes whose byte in p[0, count) is non-zero (lanes from count on: false).
+SMAX_INLINE mask<double> nonzero_bytes(const std::uint8_t* p, std::size_t count) {
+  const __m128i bytes = _mm_maskz_loadu_epi8(static_cast<__mmask16>(first_lanes8(count < 8 ? count : 8)), p);
+  return {static_cast<__mmask8>(_mm_test_epi8_mask(bytes, bytes))};
+}
+// a * b - p exactly, for p = a * b rounded (fused).
+SMAX_INLINE vd product_error(vd a, vd b, vd p) { return {_mm512_fmsub_pd(a.raw, b.raw, p.raw)}; }
+
 template <>
 struct mask<float> {
   __mmask16 raw;
@@ -145,6 +157,8 @@ inline constexpr bool kFusedMulAdd = true;
 #include "../detail/backward-inl.hpp"
 
 #include "../detail/cross_entropy-inl.hpp"
+
+#include "../detail/columns-inl.hpp"
 
 #include "../detail/table-inl.hpp"
 

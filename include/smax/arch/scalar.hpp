@@ -73,6 +73,17 @@ SMAX_INLINE double reduce_add(vd v) { return v.raw; }
 SMAX_INLINE double first_lane(vd v) { return v.raw; }
 SMAX_INLINE double reduce_max(vd v) { return v.raw; }
 
+SMAX_INLINE vd keep_first(vd v, std::size_t count, double fill) { return count >= 1 ? v : vd{fill}; }
+SMAX_INLINE mask<double> nonzero_bytes(const std::uint8_t* p, std::size_t count) { return {count > 0 && *p != 0}; }
+// Dekker's product (see sse2.hpp).
+SMAX_INLINE vd product_error(vd a, vd b, vd p) {
+  const vd split = vd::splat(134217729.0);
+  const vd ca = a * split, cb = b * split;
+  const vd a_hi = ca - (ca - a), a_lo = a - a_hi;
+  const vd b_hi = cb - (cb - b), b_lo = b - b_hi;
+  return (((a_hi * b_hi - p) + a_hi * b_lo) + a_lo * b_hi) + a_lo * b_lo;
+}
+
 template <>
 struct vec<float> {
   using lane = float;
@@ -130,6 +141,8 @@ inline constexpr bool kFusedMulAdd = false;
 #include "../detail/backward-inl.hpp"
 
 #include "../detail/cross_entropy-inl.hpp"
+
+#include "../detail/columns-inl.hpp"
 
 #include "../detail/table-inl.hpp"
 

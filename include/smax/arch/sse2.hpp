@@ -90,6 +90,25 @@ SMAX_INLINE double reduce_add(vd v) { return _mm_cvtsd_f64(_mm_add_sd(v.raw, _mm
 SMAX_INLINE double first_lane(vd v) { return _mm_cvtsd_f64(v.raw); }
 SMAX_INLINE double reduce_max(vd v) { return _mm_cvtsd_f64(_mm_max_sd(v.raw, _mm_unpackhi_pd(v.raw, v.raw))); }
 
+SMAX_INLINE vd keep_first(vd v, std::size_t count, double fill) {
+  if (count >= 2) return v;
+  return count == 1 ? vd{_mm_move_sd(_mm_set1_pd(fill), v.raw)} : vd::splat(fill);
+}
+SMAX_INLINE mask<double> nonzero_bytes(const std::uint8_t* p, std::size_t count) {
+  const bool first = count > 0 && p[0] != 0, second = count > 1 && p[1] != 0;
+  return {_mm_castsi128_pd(_mm_set_epi64x(second ? -1 : 0, first ? -1 : 0))};
+}
+// Dekker's product: no FMA here, so split both factors in halves (Veltkamp)
+// whose partial products are exact. The products are separately rounded
+// (operator*), so no contraction can spoil the splitting.
+SMAX_INLINE vd product_error(vd a, vd b, vd p) {
+  const vd split = vd::splat(134217729.0);  // 2^27 + 1
+  const vd ca = a * split, cb = b * split;
+  const vd a_hi = ca - (ca - a), a_lo = a - a_hi;
+  const vd b_hi = cb - (cb - b), b_lo = b - b_hi;
+  return (((a_hi * b_hi - p) + a_hi * b_lo) + a_lo * b_hi) + a_lo * b_lo;
+}
+
 template <>
 struct mask<float> {
   __m128 raw;
@@ -164,6 +183,8 @@ inline constexpr bool kFusedMulAdd = false;
 #include "../detail/backward-inl.hpp"
 
 #include "../detail/cross_entropy-inl.hpp"
+
+#include "../detail/columns-inl.hpp"
 
 #include "../detail/table-inl.hpp"
 

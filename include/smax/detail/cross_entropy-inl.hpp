@@ -186,11 +186,6 @@ SMAX_INLINE double_double ce_exp_scalar(vd_pair d) {
   return {first_lane(e.hi), first_lane(e.lo)};
 }
 
-template <class S>
-SMAX_INLINE void fill_row(S* y, std::size_t n, double value) {
-  for (std::size_t i = 0; i < n; ++i) y[i] = static_cast<S>(value);
-}
-
 // One row; returns its loss (0 on the backward-only path, which computes none).
 template <class S>
 SMAX_INLINE double cross_entropy_row(const cross_entropy_call<S>& call, std::size_t r) {
@@ -214,7 +209,8 @@ SMAX_INLINE double cross_entropy_row(const cross_entropy_call<S>& call, std::siz
   double shift = want_loss ? constants::kNaN : static_cast<double>(call.given_logsumexp[r]);
   if (!std::isfinite(shift)) shift = row_max(x, n);
   if (!std::isfinite(shift)) {  // all -inf, or +inf or NaN present: no defined loss
-    if (call.row_logsumexp != nullptr) call.row_logsumexp[r] = static_cast<S>(logsumexp_of_special_row(x, n, shift));
+    if (call.row_logsumexp != nullptr)
+      call.row_logsumexp[r] = static_cast<S>(logsumexp_of_special_row<S>(plain_logits<S>{x}, n, shift));
     if (g != nullptr) fill_row(g, n, constants::kNaN);
     if (call.row_loss != nullptr) call.row_loss[r] = static_cast<S>(constants::kNaN);
     return constants::kNaN;

@@ -46,26 +46,64 @@ struct cross_entropy_call {
   // maximum as the shift, which saves the max pass. No loss is computed.
   const T* given_logsumexp = nullptr;
   unsigned threads = 1;  // rows are shared out; the loss is summed in row order
+  // Class axis in the middle: logits rows x classes x inner, targets rows x inner
+  // (positions n * inner + d); the row kernels are the inner == 1 case.
+  std::size_t inner = 1;
+};
+
+// What the row operations apply to the input before the softmax:
+// z = softcap(scale * x) + bias, then entries masked by keep (0 = masked) or by
+// causality (row i keeps columns j <= i + offset) read -inf. bias and keep rows
+// repeat every bias_rows / keep_rows rows, causal rows every causal_period.
+template <class T>
+struct logit_transform {
+  double scale = 1.0;
+  double softcap = 0.0;  // 0: off
+  const T* bias = nullptr;
+  std::size_t bias_stride = 0;
+  std::size_t bias_rows = 1;
+  const std::uint8_t* keep = nullptr;
+  std::size_t keep_stride = 0;
+  std::size_t keep_rows = 1;
+  bool causal = false;
+  std::ptrdiff_t causal_offset = 0;
+  std::size_t causal_period = 1;
+
+  bool active() const noexcept { return scale != 1.0 || softcap > 0.0 || masking(); }
+  // With masks, a row with nothing left is "fully masked" (zeros, -inf), not NaN.
+  bool masking() const noexcept { return bias != nullptr || keep != nullptr || causal; }
 };
 
 // y[r][c] = f(x[r][:])[c] for r < rows, c < cols; rows are x_stride / y_stride apart.
 template <class T>
 using map_fn = void (*)(const T* x, std::size_t x_stride, T* y, std::size_t y_stride, std::size_t rows,
-                        std::size_t cols, const executor& ex);
+                        std::size_t cols, const executor& ex, const logit_transform<T>& transform);
 // out[r] = f(x[r][:]).
 template <class T>
 using reduce_fn = void (*)(const T* x, std::size_t x_stride, T* out, std::size_t rows, std::size_t cols,
-                           const executor& ex);
+                           const executor& ex, const logit_transform<T>& transform);
 // dx[r] = f(a[r][:], b[r][:]).
 template <class T>
 using backward_fn = void (*)(const T* a, std::size_t a_stride, const T* b, std::size_t b_stride, T* dx,
-                             std::size_t dx_stride, std::size_t rows, std::size_t cols, const executor& ex);
+                             std::size_t dx_stride, std::size_t rows, std::size_t cols, const executor& ex,
+                             const logit_transform<T>& transform);
 // dx[r][c] = dlse[r] * exp(x[r][c] - lse[r]).
 template <class T>
 using reduce_backward_fn = void (*)(const T* x, std::size_t x_stride, const T* lse, const T* dlse, T* dx,
-                                    std::size_t dx_stride, std::size_t rows, std::size_t cols, const executor& ex);
+                                    std::size_t dx_stride, std::size_t rows, std::size_t cols, const executor& ex,
+                                    const logit_transform<T>& transform);
 template <class T>
 using cross_entropy_fn = double_double (*)(const cross_entropy_call<T>& call);
+// Along the middle axis of an outer x axis x inner tensor (contiguous).
+template <class T>
+using columns_map_fn = void (*)(const T* x, T* y, std::size_t outer, std::size_t axis, std::size_t inner,
+                                const executor& ex);
+template <class T>
+using columns_backward_fn = void (*)(const T* a, const T* b, T* dx, std::size_t outer, std::size_t axis,
+                                     std::size_t inner, const executor& ex, double scale);
+template <class T>
+using columns_lse_backward_fn = void (*)(const T* x, const T* lse, const T* dlse, T* dx, std::size_t outer,
+                                         std::size_t axis, std::size_t inner, const executor& ex, double scale);
 
 struct op_softmax {
   template <class T>
@@ -94,6 +132,30 @@ struct op_logsumexp_backward {
 struct op_cross_entropy {
   template <class T>
   using fn = cross_entropy_fn<T>;
+};
+struct op_softmax_columns {
+  template <class T>
+  using fn = columns_map_fn<T>;
+};
+struct op_log_softmax_columns {
+  template <class T>
+  using fn = columns_map_fn<T>;
+};
+struct op_logsumexp_columns {
+  template <class T>
+  using fn = columns_map_fn<T>;  // y: outer x inner values
+};
+struct op_softmax_backward_columns {
+  template <class T>
+  using fn = columns_backward_fn<T>;
+};
+struct op_log_softmax_backward_columns {
+  template <class T>
+  using fn = columns_backward_fn<T>;
+};
+struct op_logsumexp_backward_columns {
+  template <class T>
+  using fn = columns_lse_backward_fn<T>;
 };
 
 }  // namespace detail

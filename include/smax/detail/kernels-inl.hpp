@@ -118,42 +118,125 @@ struct accumulator {
   SMAX_INLINE double_double total() const { return combine<S>(sum, error, residual); }
 };
 
+// ---- logit sources: what the passes read as a row --------------------------------
+
+// The row as given.
+template <class S>
+struct plain_logits {
+  const S* x;
+  bool masking = false;
+
+  SMAX_INLINE plain_logits shifted(std::size_t offset) const { return {x + offset, masking}; }
+  template <class V>
+  SMAX_INLINE V load(std::size_t i, std::size_t count, typename V::lane fill) const {
+    return load_n<V>(x + i, count, fill);
+  }
+  // z - m as an exact pair (double data).
+  SMAX_INLINE vd_pair difference(std::size_t i, std::size_t count, vd neg_m) const {
+    return exact_difference(load<vd>(i, count, -constants::kInf), neg_m);
+  }
+};
+
+// softcap(scale * x) + bias, with masked columns at -inf (see logit_transform).
+template <class S>
+struct transformed_logits {
+  const S* x;
+  const S* bias;
+  const std::uint8_t* keep;
+  double scale;
+  double softcap;
+  std::ptrdiff_t limit;  // the last column kept (causal); cols without causality
+  bool masking;
+
+  // limit is clamped to [-1, cols] when the source is made, so this cannot overflow.
+  SMAX_INLINE transformed_logits shifted(std::size_t offset) const {
+    return {x + offset,
+            bias ? bias + offset : nullptr,
+            keep ? keep + offset : nullptr,
+            scale,
+            softcap,
+            limit - static_cast<std::ptrdiff_t>(offset),
+            masking};
+  }
+  // keep and causal masks, then `fill` in lanes past count.
+  SMAX_INLINE vd masked(vd z, std::size_t i, std::size_t count, double fill) const {
+    const vd minus_inf = vd::splat(-constants::kInf);
+    if (keep) z = select(nonzero_bytes(keep + i, count), z, minus_inf);
+    const std::ptrdiff_t last = limit - static_cast<std::ptrdiff_t>(i);  // lane of the last column kept
+    if (last < static_cast<std::ptrdiff_t>(vd::lanes) - 1) {
+      z = keep_first(z, last < 0 ? 0 : static_cast<std::size_t>(last) + 1, -constants::kInf);
+    }
+    return count == vd::lanes ? z : keep_first(z, count, fill);
+  }
+  template <class V>
+  SMAX_INLINE vd load(std::size_t i, std::size_t count, double fill) const {
+    static_assert(std::is_same_v<V, vd>, "transformed logits are computed in double");
+    vd z = load_n<vd>(x + i, count, 0.0) * vd::splat(scale);
+    if (softcap > 0.0) z = softcapped(z, softcap);
+    if (bias) z = z + load_n<vd>(bias + i, count, 0.0);
+    return masked(z, i, count, fill);
+  }
+  // scale * x + bias - m as a pair, the product and the sums exact (double data).
+  SMAX_INLINE vd_pair difference(std::size_t i, std::size_t count, vd neg_m) const {
+    const vd xv = load_n<vd>(x + i, count, 0.0), s = vd::splat(scale);
+    vd hi = xv * s;
+    vd lo = product_error(xv, s, hi);
+    if (bias) {
+      const vd b = load_n<vd>(bias + i, count, 0.0);
+      const vd sum = hi + b, bb = sum - hi;
+      lo = lo + ((hi - (sum - bb)) + (b - bb));
+      hi = sum;
+    }
+    const vd_pair d = exact_difference(masked(hi, i, count, -constants::kInf), neg_m);
+    // An infinite product or sum leaves a NaN error term: keep it finite.
+    return {d.hi, min(max(d.lo + lo, vd::splat(-1.0)), vd::splat(1.0))};
+  }
+};
+
 // ---- pass 1: the row maximum ------------------------------------------------
 
-// Float data is compared as float: twice the lanes of the double passes.
-template <class S>
-using max_vector = std::conditional_t<sizeof(S) == sizeof(float), vf, vd>;
+// Float data as given is compared as float: twice the lanes of the double passes.
+template <class S, class Source = plain_logits<S>>
+using max_vector = std::conditional_t<sizeof(S) == sizeof(float) && std::is_same_v<Source, plain_logits<S>>, vf, vd>;
 
-template <class S>
+template <class S, class Source>
 struct max_body {
-  using V = max_vector<S>;
-  const S* x;
+  using V = max_vector<S, Source>;
+  Source src;
   V acc[4];
 
   template <int k>
   SMAX_INLINE void step(std::size_t i, std::size_t count) {
-    acc[k] = max(acc[k], load_n<V>(x + i, count, -std::numeric_limits<typename V::lane>::infinity()));
+    acc[k] = max(acc[k], src.template load<V>(i, count, -std::numeric_limits<typename V::lane>::infinity()));
   }
 };
 
 // The maximum, exact. A NaN in the row may or may not surface here (max()
 // drops NaN operands); a NaN that does not surface makes the row sum NaN later.
-template <class S>
-SMAX_INLINE double row_max(const S* x, std::size_t n) {
-  using V = max_vector<S>;
+template <class S, class Source>
+SMAX_INLINE double source_max(const Source& src, std::size_t n) {
+  using V = max_vector<S, Source>;
   const V lowest = V::splat(-std::numeric_limits<typename V::lane>::infinity());
-  max_body<S> body{x, {lowest, lowest, lowest, lowest}};
+  max_body<S, Source> body{src, {lowest, lowest, lowest, lowest}};
   sweep<V>(n, body);
   return static_cast<double>(reduce_max(max(max(body.acc[0], body.acc[1]), max(body.acc[2], body.acc[3]))));
 }
 
+template <class S>
+SMAX_INLINE double row_max(const S* x, std::size_t n) {
+  return source_max<S>(plain_logits<S>{x}, n);
+}
+
 // ---- pass 2: sum of exp(x - max), optionally storing the terms ----------------
 
-// kStore: write exp(x - max) to y. kBelowMaxOnly: leave out the terms equal to
-// 1 (x == max), for the log1p form of a row sum that is 1 + tiny.
-template <class S, bool kStore, bool kBelowMaxOnly>
+// kStore: write exp(x - max) to y. kSumMinusOne: sum exp(d) - 1 for the terms
+// with d >= -1/2 instead of exp(d), for the log1p form of a row sum that is
+// 1 + tiny: there the maximum is the only such term (any other would add at
+// least e^-1/2), its d is 0 or, for transformed double logits taken as exact
+// pairs, within an ulp of it, and exp(d) - 1 = (hi - 1) + lo is exact.
+template <class S, class Source, bool kStore, bool kSumMinusOne>
 struct exp_sum_body {
-  const S* x;
+  Source src;
   S* y;
   vd m;      // the row maximum (float data)
   vd neg_m;  // its negation (double data)
@@ -161,41 +244,41 @@ struct exp_sum_body {
 
   template <int k>
   SMAX_INLINE void step(std::size_t i, std::size_t count) {
-    const vd xv = load_n<vd>(x + i, count, -constants::kInf);
-    const vd zero = vd::splat(0.0);
     if constexpr (kExactStorage<S>) {
-      const vd_pair d = exact_difference(xv, neg_m);
+      const vd_pair d = src.difference(i, count, neg_m);
       vd_pair e = exp_dd(d.hi, d.lo);
       if constexpr (kStore) store_n(y + i, e.hi, count);
-      if constexpr (kBelowMaxOnly) {
-        const auto below = d.hi < zero;
-        e = {select(below, e.hi, zero), select(below, e.lo, zero)};
-      }
+      if constexpr (kSumMinusOne) e.hi = select(d.hi < vd::splat(-0.5), e.hi, e.hi - vd::splat(1.0));
       sum.template add<k>(e.hi, e.lo);
     } else {
-      const vd d = xv - m;
+      const vd d = src.template load<vd>(i, count, -constants::kInf) - m;
       vd e = exp_nonpositive_p6(d);
       if constexpr (kStore) store_n(y + i, e, count);
-      if constexpr (kBelowMaxOnly) e = select(d < zero, e, zero);
+      if constexpr (kSumMinusOne) e = select(d < vd::splat(-0.5), e, e - vd::splat(1.0));
       sum.template add<k>(e);
     }
   }
 };
 
-template <class S, bool kStore, bool kBelowMaxOnly>
-SMAX_INLINE double_double sum_of_exp(const S* x, S* y, std::size_t n, double m) {
-  exp_sum_body<S, kStore, kBelowMaxOnly> body{x, y, vd::splat(m), vd::splat(-m), accumulator<S>::zero()};
+template <class S, bool kStore, bool kSumMinusOne, class Source>
+SMAX_INLINE double_double source_sum_of_exp(const Source& src, S* y, std::size_t n, double m) {
+  exp_sum_body<S, Source, kStore, kSumMinusOne> body{src, y, vd::splat(m), vd::splat(-m), accumulator<S>::zero()};
   sweep<vd>(n, body);
   return body.sum.total();
 }
 
-// log of the row sum. Below 1 + 2^-20 exactly one element equals the maximum
-// and the others' total t is partly lost in the rounding of 1 + t, so t is
-// summed again on its own and log(1 + t) keeps its relative accuracy.
-template <class S>
-SMAX_INLINE double_double log_of_row_sum(const S* x, std::size_t n, double m, double_double sum) {
+template <class S, bool kStore, bool kSumMinusOne>
+SMAX_INLINE double_double sum_of_exp(const S* x, S* y, std::size_t n, double m) {
+  return source_sum_of_exp<S, kStore, kSumMinusOne>(plain_logits<S>{x}, y, n, m);
+}
+
+// log of the row sum. Below 1 + 2^-20 exactly one element is at the maximum and
+// the others' total t is partly lost in the rounding of 1 + t, so t = sum - 1
+// is summed again on its own and log(1 + t) keeps its relative accuracy.
+template <class S, class Source>
+SMAX_INLINE double_double source_log_of_row_sum(const Source& src, std::size_t n, double m, double_double sum) {
   if ((sum.hi - 1.0) + sum.lo < 0x1p-20) {
-    const double_double t = sum_of_exp<S, false, true>(x, nullptr, n, m);
+    const double_double t = source_sum_of_exp<S, false, true>(src, static_cast<S*>(nullptr), n, m);
     const double_double one_plus_t = two_sum(1.0, t.hi);
     return log_of_sum(one_plus_t.hi, one_plus_t.lo + t.lo);
   }
@@ -204,6 +287,11 @@ SMAX_INLINE double_double log_of_row_sum(const S* x, std::size_t n, double m, do
   } else {
     return {log_plain(sum.hi), 0.0};  // a float data row sum is a plain double
   }
+}
+
+template <class S>
+SMAX_INLINE double_double log_of_row_sum(const S* x, std::size_t n, double m, double_double sum) {
+  return source_log_of_row_sum<S>(plain_logits<S>{x}, n, m, sum);
 }
 
 // The same log, when the terms exp(x - max) are stored in y but x may be gone
@@ -287,11 +375,11 @@ SMAX_INLINE void scale_row(S* y, std::size_t n, double_double inv) {
 
 // y = (x - max) - log(sum). For float data in float: x - max and log(sum) are
 // each at most |y| in size (x - max <= 0 <= log(sum)), so the three roundings
-// cost at most 1.5 ulp of y.
-template <class S>
+// cost at most 1.5 ulp of y. Transformed logits are computed in double.
+template <class S, class Source>
 struct log_softmax_body {
-  using V = max_vector<S>;
-  const S* x;
+  using V = max_vector<S, Source>;
+  Source src;
   S* y;
   V neg_m;
   V log_hi;
@@ -299,13 +387,12 @@ struct log_softmax_body {
 
   template <int k>
   SMAX_INLINE void step(std::size_t i, std::size_t count) {
-    const V xv = load_n<V>(x + i, count, 0);
     if constexpr (kExactStorage<S>) {
       // Both parts of x - max are <= 0 and both parts of the log >= 0: no cancellation.
-      const vd_pair d = exact_difference(xv, neg_m);
+      const vd_pair d = src.difference(i, count, neg_m);
       store_n(y + i, (d.hi - log_hi) + (d.lo - log_lo), count);
     } else {
-      store_n(y + i, (xv + neg_m) - log_hi, count);
+      store_n(y + i, (src.template load<V>(i, count, 0) + neg_m) - log_hi, count);
     }
   }
 };
@@ -313,17 +400,33 @@ struct log_softmax_body {
 // ---- rows -------------------------------------------------------------------
 
 template <class S>
-SMAX_INLINE void fill_nan(S* y, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) y[i] = static_cast<S>(constants::kNaN);
+SMAX_INLINE void fill_row(S* y, std::size_t n, double value) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = static_cast<S>(value);
 }
 
-// A row whose maximum is not finite: all -inf, or containing +inf or NaN.
 template <class S>
-SMAX_INLINE double logsumexp_of_special_row(const S* x, std::size_t n, double m) {
-  for (std::size_t i = 0; i < n; ++i) {
-    if (x[i] != x[i]) return constants::kNaN;
+SMAX_INLINE void fill_nan(S* y, std::size_t n) {
+  fill_row(y, n, constants::kNaN);
+}
+
+// Whether any logit of the row is NaN (the rare rows without a finite maximum).
+template <class S, class Source>
+SMAX_INLINE bool has_nan(const Source& src, std::size_t n) {
+  for (std::size_t i = 0; i < n; i += vd::lanes) {
+    double z[vd::lanes];
+    src.template load<vd>(i, n - i < vd::lanes ? n - i : vd::lanes, 0.0).store(z);
+    for (double v : z) {
+      if (v != v) return true;
+    }
   }
-  return m;  // -inf for an all -inf row, +inf when +inf is present
+  return false;
+}
+
+// A row whose maximum is not finite: all -inf (or fully masked), or holding +inf
+// or NaN: NaN, else the maximum (-inf, or +inf).
+template <class S, class Source>
+SMAX_INLINE double logsumexp_of_special_row(const Source& src, std::size_t n, double m) {
+  return has_nan<S>(src, n) ? constants::kNaN : m;
 }
 
 // exp(a - b) for a <= b, with a - b taken exactly (as a pair for double data).
@@ -355,36 +458,44 @@ SMAX_INLINE double_double product(double_double a, double_double b) {
 template <class S>
 inline constexpr std::size_t kChunk = 65536 / sizeof(S);
 
+template <class S>
+SMAX_INLINE std::size_t chunks_of(std::size_t n) {
+  return (n + kChunk<S> - 1) / kChunk<S>;
+}
+
+template <class S>
+SMAX_INLINE std::size_t chunk_length(std::size_t n, std::size_t c) {
+  return n - c * kChunk<S> < kChunk<S> ? n - c * kChunk<S> : kChunk<S>;
+}
+
 struct row_stats {
   double m;
   double_double sum;
 };
 
 // Statistics of one chunk; kStore also writes exp(x - chunk max) to y.
-template <class S, bool kStore>
-SMAX_INLINE row_stats chunk_stats(const S* x, S* y, std::size_t n) {
-  const double m = row_max(x, n);
+template <class S, bool kStore, class Source>
+SMAX_INLINE row_stats chunk_stats(const Source& src, S* y, std::size_t n) {
+  const double m = source_max<S>(src, n);
   if (m == -constants::kInf) {
-    if constexpr (kStore) {
-      for (std::size_t i = 0; i < n; ++i) y[i] = S(0);
-    }
+    if constexpr (kStore) fill_row(y, n, 0.0);
     return {m, {0.0, 0.0}};
   }
   if (!std::isfinite(m)) return {m, {constants::kNaN, 0.0}};
-  return {m, sum_of_exp<S, kStore, false>(x, y, n, m)};
+  return {m, source_sum_of_exp<S, kStore, false>(src, y, n, m)};
 }
 
-template <class S, bool kStore>
+template <class S, class Source, bool kStore>
 struct chunk_stats_task {
-  const S* x;
+  Source src;
   S* y;
   std::size_t n;
   row_stats* stats;
 
   void operator()(std::size_t begin, std::size_t end) const {
     for (std::size_t c = begin; c < end; ++c) {
-      const std::size_t offset = c * kChunk<S>, length = n - offset < kChunk<S> ? n - offset : kChunk<S>;
-      stats[c] = chunk_stats<S, kStore>(x + offset, kStore ? y + offset : nullptr, length);
+      const std::size_t offset = c * kChunk<S>;
+      stats[c] = chunk_stats<S, kStore>(src.shifted(offset), kStore ? y + offset : nullptr, chunk_length<S>(n, c));
     }
   }
 };
@@ -417,17 +528,14 @@ struct chunk_scale_task {
   const double_double* factor;
 
   void operator()(std::size_t begin, std::size_t end) const {
-    for (std::size_t c = begin; c < end; ++c) {
-      const std::size_t offset = c * kChunk<S>, length = n - offset < kChunk<S> ? n - offset : kChunk<S>;
-      scale_row(y + offset, length, factor[c]);
-    }
+    for (std::size_t c = begin; c < end; ++c) scale_row(y + c * kChunk<S>, chunk_length<S>(n, c), factor[c]);
   }
 };
 
-// exp(x - m) / sum written directly (the two-pass schemes' output sweep).
-template <class S>
+// exp(z - m) / sum written directly (the two-pass scheme's output sweep).
+template <class S, class Source>
 struct exp_scaled_body {
-  const S* x;
+  Source src;
   S* y;
   vd neg_m;
   vd inv_hi;
@@ -435,20 +543,19 @@ struct exp_scaled_body {
 
   template <int k>
   SMAX_INLINE void step(std::size_t i, std::size_t count) {
-    const vd xv = load_n<vd>(x + i, count, -constants::kInf);
     if constexpr (kExactStorage<S>) {
-      const vd_pair d = exact_difference(xv, neg_m);
+      const vd_pair d = src.difference(i, count, neg_m);
       const vd_pair e = exp_dd(d.hi, d.lo);
       store_n(y + i, mul_add(e.hi, inv_hi, e.lo * inv_hi + e.hi * inv_lo), count);
     } else {
-      store_n(y + i, exp_nonpositive_p6(xv + neg_m) * inv_hi, count);
+      store_n(y + i, exp_nonpositive_p6(src.template load<vd>(i, count, -constants::kInf) + neg_m) * inv_hi, count);
     }
   }
 };
 
-template <class S>
+template <class S, class Source>
 struct exp_scaled_task {
-  const S* x;
+  Source src;
   S* y;
   std::size_t n;
   double m;
@@ -456,32 +563,34 @@ struct exp_scaled_task {
 
   void operator()(std::size_t begin, std::size_t end) const {
     const std::size_t first = begin * kChunk<S>, last = end * kChunk<S> < n ? end * kChunk<S> : n;
-    exp_scaled_body<S> body{x + first, y + first, vd::splat(-m), vd::splat(inv.hi), vd::splat(inv.lo)};
+    exp_scaled_body<S, Source> body{src.shifted(first), y + first, vd::splat(-m), vd::splat(inv.hi), vd::splat(inv.lo)};
     sweep<vd>(last - first, body);
   }
 };
 
-template <class S>
-SMAX_INLINE std::size_t chunks_of(std::size_t n) {
-  return (n + kChunk<S> - 1) / kChunk<S>;
-}
-
 // The row's statistics, chunk by chunk (kStore: exp(x - chunk max) into y).
-template <class S, bool kStore>
-SMAX_INLINE row_stats long_row_stats(const S* x, S* y, std::size_t n, std::vector<row_stats>& stats,
+template <class S, bool kStore, class Source>
+SMAX_INLINE row_stats long_row_stats(const Source& src, S* y, std::size_t n, std::vector<row_stats>& stats,
                                      const executor& ex) {
   const std::size_t chunks = chunks_of<S>(n);
   stats.resize(chunks);
-  ex.parallel_for(chunks, chunk_stats_task<S, kStore>{x, y, n, stats.data()});
+  ex.parallel_for(chunks, chunk_stats_task<S, Source, kStore>{src, y, n, stats.data()});
   return merge_stats<S>(stats.data(), chunks);
 }
 
+// What softmax and log_softmax write for a row without a finite maximum: a
+// fully masked row (masks in use, nothing left) gives 0 / -inf; otherwise NaN.
+template <class S, class Source>
+SMAX_INLINE void fill_special_row(const Source& src, S* y, std::size_t n, double m, double masked_value) {
+  fill_row(y, n, m == -constants::kInf && src.masking ? masked_value : constants::kNaN);
+}
+
 // Three-pass reload: max; exp stored and summed; rescale (per chunk).
-template <class S>
-void softmax_long_row_reload(const S* x, S* y, std::size_t n, const executor& ex) {
+template <class S, class Source>
+void softmax_long_row_reload(const Source& src, S* y, std::size_t n, const executor& ex) {
   std::vector<row_stats> stats;
-  const row_stats row = long_row_stats<S, true>(x, y, n, stats, ex);
-  if (!std::isfinite(row.m)) return fill_nan(y, n);
+  const row_stats row = long_row_stats<S, true>(src, y, n, stats, ex);
+  if (!std::isfinite(row.m)) return fill_special_row(src, y, n, row.m, 0.0);
   const double_double inv = reciprocal_of_sum(row.sum.hi, row.sum.lo);
   std::vector<double_double> factor(stats.size());
   for (std::size_t c = 0; c < stats.size(); ++c) {
@@ -493,12 +602,13 @@ void softmax_long_row_reload(const S* x, S* y, std::size_t n, const executor& ex
 
 // Online two-pass: (max, sum) per chunk without storing; then exp(x - max) / sum
 // written directly. One read less and one write less than reload, one exp more.
-template <class S>
-void softmax_long_row_online(const S* x, S* y, std::size_t n, const executor& ex) {
+template <class S, class Source>
+void softmax_long_row_online(const Source& src, S* y, std::size_t n, const executor& ex) {
   std::vector<row_stats> stats;
-  const row_stats row = long_row_stats<S, false>(x, nullptr, n, stats, ex);
-  if (!std::isfinite(row.m)) return fill_nan(y, n);
-  ex.parallel_for(stats.size(), exp_scaled_task<S>{x, y, n, row.m, reciprocal_of_sum(row.sum.hi, row.sum.lo)});
+  const row_stats row = long_row_stats<S, false>(src, static_cast<S*>(nullptr), n, stats, ex);
+  if (!std::isfinite(row.m)) return fill_special_row(src, y, n, row.m, 0.0);
+  ex.parallel_for(stats.size(),
+                  exp_scaled_task<S, Source>{src, y, n, row.m, reciprocal_of_sum(row.sum.hi, row.sum.lo)});
 }
 
 // Where the online scheme overtakes reload: rows that no longer fit in L2 with
@@ -507,39 +617,40 @@ void softmax_long_row_online(const S* x, S* y, std::size_t n, const executor& ex
 template <class S>
 inline constexpr std::size_t kOnlineFrom = (1u << 20) / sizeof(S);
 
-template <class S>
-SMAX_INLINE void softmax_row(const S* x, S* y, std::size_t n, const executor& ex, softmax_algorithm algorithm) {
+template <class S, class Source>
+SMAX_INLINE void softmax_row(const Source& src, S* y, std::size_t n, const executor& ex) {
   if (n > kChunk<S>) {
+    const softmax_algorithm algorithm = ex.algorithm;
     const bool online = algorithm == softmax_algorithm::two_pass_online ||
                         (algorithm == softmax_algorithm::automatic && n >= kOnlineFrom<S>);
-    if (online) return softmax_long_row_online(x, y, n, ex);
-    return softmax_long_row_reload(x, y, n, ex);
+    if (online) return softmax_long_row_online(src, y, n, ex);
+    return softmax_long_row_reload(src, y, n, ex);
   }
-  const double m = row_max(x, n);
-  if (!std::isfinite(m)) return fill_nan(y, n);
-  const double_double sum = sum_of_exp<S, true, false>(x, y, n, m);
+  const double m = source_max<S>(src, n);
+  if (!std::isfinite(m)) return fill_special_row(src, y, n, m, 0.0);
+  const double_double sum = source_sum_of_exp<S, true, false>(src, y, n, m);
   scale_row(y, n, reciprocal_of_sum(sum.hi, sum.lo));
 }
 
-// The row's (max, log of the sum): for long rows chunk by chunk. NaN max for
-// a row that has no finite maximum (the callers handle those rows).
-template <class S>
-SMAX_INLINE row_stats log_stats(const S* x, std::size_t n, const executor& ex) {
+// The row's (max, log of the sum): for long rows chunk by chunk. The callers
+// handle rows without a finite maximum.
+template <class S, class Source>
+SMAX_INLINE row_stats log_stats(const Source& src, std::size_t n, const executor& ex) {
   row_stats row;
   if (n > kChunk<S>) {
     std::vector<row_stats> stats;
-    row = long_row_stats<S, false>(x, nullptr, n, stats, ex);
+    row = long_row_stats<S, false>(src, static_cast<S*>(nullptr), n, stats, ex);
   } else {
-    row.m = row_max(x, n);
-    if (std::isfinite(row.m)) row.sum = sum_of_exp<S, false, false>(x, nullptr, n, row.m);
+    row.m = source_max<S>(src, n);
+    if (std::isfinite(row.m)) row.sum = source_sum_of_exp<S, false, false>(src, static_cast<S*>(nullptr), n, row.m);
   }
-  if (std::isfinite(row.m)) row.sum = log_of_row_sum(x, n, row.m, row.sum);
+  if (std::isfinite(row.m)) row.sum = source_log_of_row_sum<S>(src, n, row.m, row.sum);
   return row;
 }
 
-template <class S>
+template <class S, class Source>
 struct log_softmax_task {
-  const S* x;
+  Source src;
   S* y;
   std::size_t n;
   double m;
@@ -547,27 +658,53 @@ struct log_softmax_task {
 
   void operator()(std::size_t begin, std::size_t end) const {
     const std::size_t first = begin * kChunk<S>, last = end * kChunk<S> < n ? end * kChunk<S> : n;
-    using V = max_vector<S>;
+    using V = max_vector<S, Source>;
     using lane = typename V::lane;
-    log_softmax_body<S> body{x + first, y + first, V::splat(static_cast<lane>(-m)),
-                             V::splat(static_cast<lane>(log_sum.hi)), V::splat(static_cast<lane>(log_sum.lo))};
+    log_softmax_body<S, Source> body{src.shifted(first), y + first, V::splat(static_cast<lane>(-m)),
+                                     V::splat(static_cast<lane>(log_sum.hi)), V::splat(static_cast<lane>(log_sum.lo))};
     sweep<V>(last - first, body);
   }
 };
 
-template <class S>
-SMAX_INLINE void log_softmax_row(const S* x, S* y, std::size_t n, const executor& ex) {
-  const row_stats row = log_stats(x, n, ex);
-  if (!std::isfinite(row.m)) return fill_nan(y, n);
-  ex.parallel_for(chunks_of<S>(n), log_softmax_task<S>{x, y, n, row.m, row.sum});
+template <class S, class Source>
+SMAX_INLINE void log_softmax_row(const Source& src, S* y, std::size_t n, const executor& ex) {
+  const row_stats row = log_stats<S>(src, n, ex);
+  if (!std::isfinite(row.m)) return fill_special_row(src, y, n, row.m, -constants::kInf);
+  ex.parallel_for(chunks_of<S>(n), log_softmax_task<S, Source>{src, y, n, row.m, row.sum});
+}
+
+template <class S, class Source>
+SMAX_INLINE double logsumexp_row(const Source& src, std::size_t n, const executor& ex) {
+  const row_stats row = log_stats<S>(src, n, ex);
+  if (!std::isfinite(row.m)) return logsumexp_of_special_row<S>(src, n, row.m);
+  const double_double total = two_sum(row.m, row.sum.hi);
+  return total.hi + (total.lo + row.sum.lo);
 }
 
 template <class S>
 SMAX_INLINE double logsumexp_row(const S* x, std::size_t n, const executor& ex) {
-  const row_stats row = log_stats(x, n, ex);
-  if (!std::isfinite(row.m)) return logsumexp_of_special_row(x, n, row.m);
-  const double_double total = two_sum(row.m, row.sum.hi);
-  return total.hi + (total.lo + row.sum.lo);
+  return logsumexp_row<S>(plain_logits<S>{x}, n, ex);
+}
+
+// Row r's logits under a transform (bias and keep rows and the causal limit
+// repeat with their periods; the limit is clamped into [-1, n]).
+template <class S>
+SMAX_INLINE transformed_logits<S> transformed_row(const S* x, std::size_t n, const logit_transform<S>& t,
+                                                  std::size_t r) {
+  const auto cols = static_cast<std::ptrdiff_t>(n);
+  std::ptrdiff_t limit = cols;
+  if (t.causal) {
+    const auto i = static_cast<std::ptrdiff_t>(r % t.causal_period);
+    limit = t.causal_offset > cols ? cols : t.causal_offset < -cols - 1 ? -1 : i + t.causal_offset;
+    limit = limit > cols ? cols : limit < -1 ? -1 : limit;
+  }
+  return {x,
+          t.bias ? t.bias + (r % t.bias_rows) * t.bias_stride : nullptr,
+          t.keep ? t.keep + (r % t.keep_rows) * t.keep_stride : nullptr,
+          t.scale,
+          t.softcap,
+          limit,
+          t.masking()};
 }
 
 // Rows are shared out when there are enough of them; otherwise each row's
@@ -587,68 +724,64 @@ SMAX_INLINE executor row_split(const executor& ex, std::size_t rows, std::size_t
   return outer;
 }
 
-template <class S>
-struct softmax_rows_task {
+enum class row_op { softmax, log_softmax, logsumexp };
+
+// One task for the three row operations: each row with its source (plain, or
+// transformed when the call asks for scale, masks or softcap).
+template <class S, row_op kOp>
+struct rows_task {
   const S* x;
   std::size_t x_stride;
-  S* y;
+  S* y;  // rows x cols, or rows values for logsumexp
   std::size_t y_stride;
   std::size_t cols;
   executor inner;
+  const logit_transform<S>* transform;
 
+  template <class Source>
+  SMAX_INLINE void row(const Source& src, std::size_t r) const {
+    if constexpr (kOp == row_op::softmax) {
+      softmax_row<S>(src, y + r * y_stride, cols, inner);
+    } else if constexpr (kOp == row_op::log_softmax) {
+      log_softmax_row<S>(src, y + r * y_stride, cols, inner);
+    } else {
+      y[r] = static_cast<S>(logsumexp_row<S>(src, cols, inner));
+    }
+  }
   void operator()(std::size_t begin, std::size_t end) const {
+    const bool plain = !transform->active();
     for (std::size_t r = begin; r < end; ++r) {
-      softmax_row(x + r * x_stride, y + r * y_stride, cols, inner, inner.algorithm);
+      if (plain) {
+        row(plain_logits<S>{x + r * x_stride}, r);
+      } else {
+        row(transformed_row(x + r * x_stride, cols, *transform, r), r);
+      }
     }
   }
 };
 
-template <class S>
-struct log_softmax_rows_task {
-  const S* x;
-  std::size_t x_stride;
-  S* y;
-  std::size_t y_stride;
-  std::size_t cols;
+template <class S, row_op kOp>
+SMAX_INLINE void run_rows(const S* x, std::size_t x_stride, S* y, std::size_t y_stride, std::size_t rows,
+                          std::size_t cols, const executor& ex, const logit_transform<S>& transform) {
   executor inner;
-
-  void operator()(std::size_t begin, std::size_t end) const {
-    for (std::size_t r = begin; r < end; ++r) log_softmax_row(x + r * x_stride, y + r * y_stride, cols, inner);
-  }
-};
-
-template <class S>
-struct logsumexp_rows_task {
-  const S* x;
-  std::size_t x_stride;
-  S* out;
-  std::size_t cols;
-  executor inner;
-
-  void operator()(std::size_t begin, std::size_t end) const {
-    for (std::size_t r = begin; r < end; ++r) out[r] = static_cast<S>(logsumexp_row(x + r * x_stride, cols, inner));
-  }
-};
+  const executor outer = row_split(ex, rows, cols, inner);
+  outer.parallel_for(rows, rows_task<S, kOp>{x, x_stride, y, y_stride, cols, inner, &transform});
+}
 
 template <class S>
 void softmax_rows(const S* x, std::size_t x_stride, S* y, std::size_t y_stride, std::size_t rows, std::size_t cols,
-                  const executor& ex) {
-  executor inner;
-  const executor outer = row_split(ex, rows, cols, inner);
-  outer.parallel_for(rows, softmax_rows_task<S>{x, x_stride, y, y_stride, cols, inner});
+                  const executor& ex, const logit_transform<S>& transform) {
+  run_rows<S, row_op::softmax>(x, x_stride, y, y_stride, rows, cols, ex, transform);
 }
 
 template <class S>
 void log_softmax_rows(const S* x, std::size_t x_stride, S* y, std::size_t y_stride, std::size_t rows, std::size_t cols,
-                      const executor& ex) {
-  executor inner;
-  const executor outer = row_split(ex, rows, cols, inner);
-  outer.parallel_for(rows, log_softmax_rows_task<S>{x, x_stride, y, y_stride, cols, inner});
+                      const executor& ex, const logit_transform<S>& transform) {
+  run_rows<S, row_op::log_softmax>(x, x_stride, y, y_stride, rows, cols, ex, transform);
 }
 
 template <class S>
-void logsumexp_rows(const S* x, std::size_t x_stride, S* out, std::size_t rows, std::size_t cols, const executor& ex) {
-  executor inner;
-  const executor outer = row_split(ex, rows, cols, inner);
-  outer.parallel_for(rows, logsumexp_rows_task<S>{x, x_stride, out, cols, inner});
+void logsumexp_rows(const S* x, std::size_t x_stride, S* out, std::size_t rows, std::size_t cols, const executor& ex,
+                    const logit_transform<S>& transform) {
+  run_rows<S, row_op::logsumexp>(x, x_stride, out, 1, rows, cols, ex, transform);
 }

@@ -50,14 +50,18 @@ struct executor {
     // refused a thread) runs here, after piece 0.
     std::vector<std::thread> workers;
     std::size_t started = 1;
+#if SMAX_HAS_EXCEPTIONS
     try {
+#endif
       workers.reserve(pieces - 1);
       for (; started < pieces; ++started) {
         workers.emplace_back(
             [&task, count, pieces, p = started] { task(count * p / pieces, count * (p + 1) / pieces); });
       }
+#if SMAX_HAS_EXCEPTIONS
     } catch (...) {
     }
+#endif
     task(0, count / pieces);
     for (std::size_t p = started; p < pieces; ++p) task(count * p / pieces, count * (p + 1) / pieces);
     for (std::thread& worker : workers) worker.join();

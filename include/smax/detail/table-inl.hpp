@@ -15,8 +15,20 @@ constexpr typename Op::template fn<S> kernel() {
     return &log_softmax_backward_rows<S>;
   } else if constexpr (std::is_same_v<Op, op_logsumexp_backward>) {
     return &logsumexp_backward_rows<S>;
+  } else if constexpr (std::is_same_v<Op, op_cross_entropy>) {
+    return &cross_entropy_any<S>;
+  } else if constexpr (std::is_same_v<Op, op_softmax_columns>) {
+    return &softmax_columns<S>;
+  } else if constexpr (std::is_same_v<Op, op_log_softmax_columns>) {
+    return &log_softmax_columns<S>;
+  } else if constexpr (std::is_same_v<Op, op_logsumexp_columns>) {
+    return &logsumexp_columns<S>;
+  } else if constexpr (std::is_same_v<Op, op_softmax_backward_columns>) {
+    return &softmax_backward_columns<S>;
+  } else if constexpr (std::is_same_v<Op, op_log_softmax_backward_columns>) {
+    return &log_softmax_backward_columns<S>;
   } else {
-    static_assert(std::is_same_v<Op, op_cross_entropy>, "unknown operation");
-    return &cross_entropy_rows<S>;
+    static_assert(std::is_same_v<Op, op_logsumexp_backward_columns>, "unknown operation");
+    return &logsumexp_backward_columns<S>;
   }
 }
