@@ -26,12 +26,15 @@ enum class reduction {
 };
 
 /// Options of the cross-entropy entry points. The first four have PyTorch's
-/// names and meanings; see the README for the side-by-side table.
+/// names and meanings; see the README for the side-by-side table. T is the
+/// logits' type; weights, per-row outputs and upstream gradients are of
+/// value_type (T, or float for bfloat16 and half logits).
 template <class T>
 struct cross_entropy_options {
+  using value_type = detail::compute_type_t<T>;
   smax::reduction reduction = smax::reduction::mean;
   /// Per-class weights (classes values, each finite and >= 0), or nullptr for 1.
-  const T* weight = nullptr;
+  const value_type* weight = nullptr;
   /// Rows whose hard target equals this contribute loss 0 and gradient 0, and
   /// are left out of the mean. Not used with soft targets (as in PyTorch).
   std::int64_t ignore_index = -100;
@@ -42,15 +45,15 @@ struct cross_entropy_options {
   double z_loss = 0.0;
   /// Optional (required for reduction::none): receives each row's loss
   /// (weighted, smoothed, with z-loss; 0 for ignored rows), rows values.
-  T* losses = nullptr;
+  value_type* losses = nullptr;
   /// Optional: receives each row's logsumexp (rows values, ignored rows too),
   /// for cross_entropy_backward.
-  T* logsumexp = nullptr;
+  value_type* logsumexp = nullptr;
   /// Gradient calls: d(final loss)/d(returned loss), scaling the gradient
   /// (PyTorch's grad_output). With reduction::none, row_upstream (rows values)
   /// gives one per row instead, or nullptr for 1.
-  T upstream = T(1);
-  const T* row_upstream = nullptr;
+  value_type upstream = value_type(1);
+  const value_type* row_upstream = nullptr;
   /// Threads the call may use (1: only the calling one). Rows are shared out;
   /// the loss is still summed in row order, so results are bitwise the same
   /// for any thread count. A single row stays on one thread.
@@ -79,12 +82,15 @@ enum class ce_mode { forward, with_grad, backward };
 // With inner > 1 the logits are rows x classes x inner, passed as a rows x
 // (classes * inner) view, and targets and per-row outputs are per position
 // (rows * inner of them).
+// Two-byte logits: `call` is for float and gets no logits, soft-target or
+// gradient pointers (staged_cross_entropy widens blocks and sets them).
 template <class T, class Index>
 [[nodiscard]] bool prepare_cross_entropy(const char* fn, ce_mode mode, matrix_view<const T> logits, const Index* hard,
-                                         const matrix_view<const T>* soft, matrix_view<T>* grad, const T* given_lse,
-                                         const cross_entropy_options<T>& opt, cross_entropy_call<T>& call,
-                                         double& denominator, std::size_t inner = 1) {
-  static_assert(is_kernel_type_v<T>, "smax kernels take float or double");
+                                         const matrix_view<const T>* soft, matrix_view<T>* grad,
+                                         const compute_type_t<T>* given_lse, const cross_entropy_options<T>& opt,
+                                         cross_entropy_call<compute_type_t<T>>& call, double& denominator,
+                                         std::size_t inner = 1) {
+  static_assert(is_element_type_v<T>, "smax takes float, double, smax::bfloat16 or smax::half");
   const std::string f = fn;
   const std::size_t rows = logits.rows * inner, classes = inner > 1 ? logits.cols / inner : logits.cols;
   byte_range logits_r, target_r, weight_r, grad_r, losses_r, lse_r, given_r, upstream_r;
@@ -177,7 +183,7 @@ template <class T, class Index>
   }
 
   call = {};
-  call.logits = logits.data;
+  if constexpr (is_kernel_type_v<T>) call.logits = logits.data;
   call.logits_stride = logits.stride;
   call.rows = logits.rows;
   call.classes = classes;
@@ -186,7 +192,7 @@ template <class T, class Index>
     call.targets = hard;
     call.targets_are_64bit = sizeof(Index) == 8;
   } else {
-    call.soft_targets = soft->data;
+    if constexpr (is_kernel_type_v<T>) call.soft_targets = soft->data;
     call.soft_stride = soft->stride;
   }
   call.weight = opt.weight;
@@ -199,7 +205,7 @@ template <class T, class Index>
   call.given_logsumexp = backward ? given_lse : nullptr;
   call.threads = opt.threads;
   if (grad != nullptr) {
-    call.grad = grad->data;
+    if constexpr (is_kernel_type_v<T>) call.grad = grad->data;
     call.grad_stride = grad->stride;
     const double upstream = static_cast<double>(opt.upstream);
     switch (opt.reduction) {
@@ -215,22 +221,28 @@ template <class T, class Index>
 }
 
 template <class T, class Index>
-T run_cross_entropy(const char* fn, ce_mode mode, matrix_view<const T> logits, const Index* hard,
-                    const matrix_view<const T>* soft, matrix_view<T>* grad, const T* given_lse,
-                    const cross_entropy_options<T>& options, std::size_t inner = 1) {
+compute_type_t<T> run_cross_entropy(const char* fn, ce_mode mode, matrix_view<const T> logits, const Index* hard,
+                                    const matrix_view<const T>* soft, matrix_view<T>* grad,
+                                    const compute_type_t<T>* given_lse, const cross_entropy_options<T>& options,
+                                    std::size_t inner = 1) {
   static_assert(is_index_type_v<Index>, "targets are int32_t or int64_t class indices");
-  cross_entropy_call<T> call;
+  using R = compute_type_t<T>;
+  cross_entropy_call<R> call;
   double denominator = 0.0;
   if (!prepare_cross_entropy(fn, mode, logits, hard, soft, grad, given_lse, options, call, denominator, inner)) {
-    return std::numeric_limits<T>::quiet_NaN();
+    return std::numeric_limits<R>::quiet_NaN();
   }
   double_double total{0.0, 0.0};
   if (logits.rows > 0) {
     const fp_env_guard guard;
-    total = active_kernel<op_cross_entropy, T>()(call);
+    if constexpr (is_storage_type_v<T>) {
+      total = staged_cross_entropy(call, logits, soft, grad);
+    } else {
+      total = active_kernel<op_cross_entropy, T>()(call);
+    }
   }
   const double sum = total.hi + total.lo;
-  return static_cast<T>(options.reduction == reduction::mean ? sum / denominator : sum);
+  return static_cast<R>(options.reduction == reduction::mean ? sum / denominator : sum);
 }
 
 }  // namespace detail
@@ -255,8 +267,8 @@ T run_cross_entropy(const char* fn, ce_mode mode, matrix_view<const T> logits, c
 /// negative, infinite or NaN; null or mis-shaped buffers; reduction none
 /// without options.losses; any overlap between an output and another buffer.
 template <class L, class Index>
-std::remove_const_t<L> cross_entropy(matrix_view<L> logits, const Index* target,
-                                     const cross_entropy_options<std::remove_const_t<L>>& options = {}) {
+detail::compute_type_t<std::remove_const_t<L>> cross_entropy(
+    matrix_view<L> logits, const Index* target, const cross_entropy_options<std::remove_const_t<L>>& options = {}) {
   using T = std::remove_const_t<L>;
   return detail::run_cross_entropy<T, Index>("smax::cross_entropy", detail::ce_mode::forward, logits, target, nullptr,
                                              nullptr, nullptr, options);
@@ -267,8 +279,8 @@ std::remove_const_t<L> cross_entropy(matrix_view<L> logits, const Index* target,
 ///   loss_r = -sum_c w_c q'_c lp_c + z_loss * logsumexp_r^2, q' = (1 - eps) q + eps / C.
 /// The mean divides by the row count. q is used as given (not checked).
 template <class L, class Q>
-std::remove_const_t<L> cross_entropy(matrix_view<L> logits, matrix_view<Q> target,
-                                     const cross_entropy_options<std::remove_const_t<L>>& options = {}) {
+detail::compute_type_t<std::remove_const_t<L>> cross_entropy(
+    matrix_view<L> logits, matrix_view<Q> target, const cross_entropy_options<std::remove_const_t<L>>& options = {}) {
   using T = std::remove_const_t<L>;
   static_assert(std::is_same_v<T, std::remove_const_t<Q>>, "soft targets have the logits' type");
   const matrix_view<const T> soft(target);
@@ -289,9 +301,9 @@ std::remove_const_t<L> cross_entropy(matrix_view<L> logits, matrix_view<Q> targe
 /// particular p - 1 at a target with p ~ 1 keeps its relative accuracy (PyTorch
 /// computes it as a difference of rounded values).
 template <class L, class Index>
-std::remove_const_t<L> cross_entropy_with_grad(matrix_view<L> logits, const Index* target,
-                                               matrix_view<std::remove_const_t<L>> grad,
-                                               const cross_entropy_options<std::remove_const_t<L>>& options = {}) {
+detail::compute_type_t<std::remove_const_t<L>> cross_entropy_with_grad(
+    matrix_view<L> logits, const Index* target, matrix_view<std::remove_const_t<L>> grad,
+    const cross_entropy_options<std::remove_const_t<L>>& options = {}) {
   using T = std::remove_const_t<L>;
   return detail::run_cross_entropy<T, Index>("smax::cross_entropy_with_grad", detail::ce_mode::with_grad, logits,
                                              target, nullptr, &grad, nullptr, options);
@@ -299,9 +311,9 @@ std::remove_const_t<L> cross_entropy_with_grad(matrix_view<L> logits, const Inde
 
 /// Soft-target form of cross_entropy_with_grad.
 template <class L, class Q>
-std::remove_const_t<L> cross_entropy_with_grad(matrix_view<L> logits, matrix_view<Q> target,
-                                               matrix_view<std::remove_const_t<L>> grad,
-                                               const cross_entropy_options<std::remove_const_t<L>>& options = {}) {
+detail::compute_type_t<std::remove_const_t<L>> cross_entropy_with_grad(
+    matrix_view<L> logits, matrix_view<Q> target, matrix_view<std::remove_const_t<L>> grad,
+    const cross_entropy_options<std::remove_const_t<L>>& options = {}) {
   using T = std::remove_const_t<L>;
   static_assert(std::is_same_v<T, std::remove_const_t<Q>>, "soft targets have the logits' type");
   const matrix_view<const T> soft(target);
@@ -316,7 +328,8 @@ std::remove_const_t<L> cross_entropy_with_grad(matrix_view<L> logits, matrix_vie
 /// whose gradient it matches within the stated bound. options.losses and
 /// options.logsumexp are not written.
 template <class L, class Index>
-void cross_entropy_backward(matrix_view<L> logits, const Index* target, const std::remove_const_t<L>* logsumexp,
+void cross_entropy_backward(matrix_view<L> logits, const Index* target,
+                            const detail::compute_type_t<std::remove_const_t<L>>* logsumexp,
                             matrix_view<std::remove_const_t<L>> grad,
                             const cross_entropy_options<std::remove_const_t<L>>& options = {}) {
   using T = std::remove_const_t<L>;
@@ -326,7 +339,8 @@ void cross_entropy_backward(matrix_view<L> logits, const Index* target, const st
 
 /// Soft-target form of cross_entropy_backward.
 template <class L, class Q>
-void cross_entropy_backward(matrix_view<L> logits, matrix_view<Q> target, const std::remove_const_t<L>* logsumexp,
+void cross_entropy_backward(matrix_view<L> logits, matrix_view<Q> target,
+                            const detail::compute_type_t<std::remove_const_t<L>>* logsumexp,
                             matrix_view<std::remove_const_t<L>> grad,
                             const cross_entropy_options<std::remove_const_t<L>>& options = {}) {
   using T = std::remove_const_t<L>;
@@ -339,25 +353,26 @@ void cross_entropy_backward(matrix_view<L> logits, matrix_view<Q> target, const 
 // Pointer forms: row-major contiguous rows x classes.
 
 template <class T, class Index, class = std::enable_if_t<detail::is_index_type_v<Index>>>
-T cross_entropy(const T* logits, const Index* target, std::size_t rows, std::size_t classes,
-                const cross_entropy_options<T>& options = {}) {
-  if (!detail::check_product("smax::cross_entropy", rows, classes)) return std::numeric_limits<T>::quiet_NaN();
+detail::compute_type_t<T> cross_entropy(const T* logits, const Index* target, std::size_t rows, std::size_t classes,
+                                        const cross_entropy_options<T>& options = {}) {
+  if (!detail::check_product("smax::cross_entropy", rows, classes))
+    return std::numeric_limits<detail::compute_type_t<T>>::quiet_NaN();
   return cross_entropy(matrix_view<const T>(logits, rows, classes), target, options);
 }
 
 template <class T, class Index, class = std::enable_if_t<detail::is_index_type_v<Index>>>
-T cross_entropy_with_grad(const T* logits, const Index* target, T* grad, std::size_t rows, std::size_t classes,
-                          const cross_entropy_options<T>& options = {}) {
+detail::compute_type_t<T> cross_entropy_with_grad(const T* logits, const Index* target, T* grad, std::size_t rows,
+                                                  std::size_t classes, const cross_entropy_options<T>& options = {}) {
   if (!detail::check_product("smax::cross_entropy_with_grad", rows, classes)) {
-    return std::numeric_limits<T>::quiet_NaN();
+    return std::numeric_limits<detail::compute_type_t<T>>::quiet_NaN();
   }
   return cross_entropy_with_grad(matrix_view<const T>(logits, rows, classes), target,
                                  matrix_view<T>(grad, rows, classes), options);
 }
 
 template <class T, class Index, class = std::enable_if_t<detail::is_index_type_v<Index>>>
-void cross_entropy_backward(const T* logits, const Index* target, const T* logsumexp, T* grad, std::size_t rows,
-                            std::size_t classes, const cross_entropy_options<T>& options = {}) {
+void cross_entropy_backward(const T* logits, const Index* target, const detail::compute_type_t<T>* logsumexp, T* grad,
+                            std::size_t rows, std::size_t classes, const cross_entropy_options<T>& options = {}) {
   if (!detail::check_product("smax::cross_entropy_backward", rows, classes)) return;
   cross_entropy_backward(matrix_view<const T>(logits, rows, classes), target, logsumexp,
                          matrix_view<T>(grad, rows, classes), options);
@@ -372,18 +387,20 @@ void cross_entropy_backward(const T* logits, const Index* target, const T* logsu
 // non-ignored positions' weights (soft targets: over positions).
 
 template <class T, class Index, class = std::enable_if_t<detail::is_index_type_v<Index>>>
-T cross_entropy(const T* logits, const Index* target, tensor_axis a, const cross_entropy_options<T>& options = {}) {
+detail::compute_type_t<T> cross_entropy(const T* logits, const Index* target, tensor_axis a,
+                                        const cross_entropy_options<T>& options = {}) {
   if (std::size_t total; !detail::check_axis("smax::cross_entropy", a, total))
-    return std::numeric_limits<T>::quiet_NaN();
+    return std::numeric_limits<detail::compute_type_t<T>>::quiet_NaN();
   return detail::run_cross_entropy<T, Index>("smax::cross_entropy", detail::ce_mode::forward,
                                              matrix_view<const T>(logits, a.outer, a.axis * a.inner), target, nullptr,
                                              nullptr, nullptr, options, a.inner);
 }
 
 template <class T>
-T cross_entropy(const T* logits, const T* target, tensor_axis a, const cross_entropy_options<T>& options = {}) {
+detail::compute_type_t<T> cross_entropy(const T* logits, const T* target, tensor_axis a,
+                                        const cross_entropy_options<T>& options = {}) {
   if (std::size_t total; !detail::check_axis("smax::cross_entropy", a, total))
-    return std::numeric_limits<T>::quiet_NaN();
+    return std::numeric_limits<detail::compute_type_t<T>>::quiet_NaN();
   const matrix_view<const T> soft(target, a.outer, a.axis * a.inner);
   return detail::run_cross_entropy<T, std::int64_t>("smax::cross_entropy", detail::ce_mode::forward,
                                                     matrix_view<const T>(logits, a.outer, a.axis * a.inner), nullptr,
@@ -391,10 +408,10 @@ T cross_entropy(const T* logits, const T* target, tensor_axis a, const cross_ent
 }
 
 template <class T, class Index, class = std::enable_if_t<detail::is_index_type_v<Index>>>
-T cross_entropy_with_grad(const T* logits, const Index* target, T* grad, tensor_axis a,
-                          const cross_entropy_options<T>& options = {}) {
+detail::compute_type_t<T> cross_entropy_with_grad(const T* logits, const Index* target, T* grad, tensor_axis a,
+                                                  const cross_entropy_options<T>& options = {}) {
   if (std::size_t total; !detail::check_axis("smax::cross_entropy_with_grad", a, total))
-    return std::numeric_limits<T>::quiet_NaN();
+    return std::numeric_limits<detail::compute_type_t<T>>::quiet_NaN();
   matrix_view<T> g(grad, a.outer, a.axis * a.inner);
   return detail::run_cross_entropy<T, Index>("smax::cross_entropy_with_grad", detail::ce_mode::with_grad,
                                              matrix_view<const T>(logits, a.outer, a.axis * a.inner), target, nullptr,
@@ -402,10 +419,10 @@ T cross_entropy_with_grad(const T* logits, const Index* target, T* grad, tensor_
 }
 
 template <class T>
-T cross_entropy_with_grad(const T* logits, const T* target, T* grad, tensor_axis a,
-                          const cross_entropy_options<T>& options = {}) {
+detail::compute_type_t<T> cross_entropy_with_grad(const T* logits, const T* target, T* grad, tensor_axis a,
+                                                  const cross_entropy_options<T>& options = {}) {
   if (std::size_t total; !detail::check_axis("smax::cross_entropy_with_grad", a, total))
-    return std::numeric_limits<T>::quiet_NaN();
+    return std::numeric_limits<detail::compute_type_t<T>>::quiet_NaN();
   const matrix_view<const T> soft(target, a.outer, a.axis * a.inner);
   matrix_view<T> g(grad, a.outer, a.axis * a.inner);
   return detail::run_cross_entropy<T, std::int64_t>("smax::cross_entropy_with_grad", detail::ce_mode::with_grad,
@@ -414,8 +431,8 @@ T cross_entropy_with_grad(const T* logits, const T* target, T* grad, tensor_axis
 }
 
 template <class T, class Index, class = std::enable_if_t<detail::is_index_type_v<Index>>>
-void cross_entropy_backward(const T* logits, const Index* target, const T* logsumexp, T* grad, tensor_axis a,
-                            const cross_entropy_options<T>& options = {}) {
+void cross_entropy_backward(const T* logits, const Index* target, const detail::compute_type_t<T>* logsumexp, T* grad,
+                            tensor_axis a, const cross_entropy_options<T>& options = {}) {
   if (std::size_t total; !detail::check_axis("smax::cross_entropy_backward", a, total)) return;
   matrix_view<T> g(grad, a.outer, a.axis * a.inner);
   (void)detail::run_cross_entropy<T, Index>("smax::cross_entropy_backward", detail::ce_mode::backward,

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
 
 #include "detail/run.hpp"
 #include "matrix_view.hpp"
@@ -26,7 +27,9 @@ inline namespace SMAX_ABI {
 ///
 /// Accuracy, against the exact value from the given inputs, on every ISA:
 /// float within 2 ulp where |y| >= 1 and within 2 * 2^-23 absolute below 1;
-/// double within 4 ulp where |y| >= 1 and within 4 * 2^-52 absolute below 1.
+/// double within 4 ulp where |y| >= 1 and within 4 * 2^-52 absolute below 1;
+/// bfloat16 and half within 1 ulp of the correctly rounded value (computed in
+/// float, rounded once), and the float-output forms as float.
 ///
 /// Errors: as smax::softmax.
 template <class T>
@@ -94,6 +97,32 @@ void log_softmax_backward(const T* y, const T* dy, T* dx, tensor_axis a,
                           const detail::non_deduced<softmax_options<T>>& options = {}) {
   detail::run_axis_backward<detail::op_log_softmax_backward, detail::op_log_softmax_backward_columns, T>(
       "smax::log_softmax_backward", "y", y, "dy", dy, dx, a, options);
+}
+
+/// Two-byte input, float output (the form a loss wants): x is bfloat16 or
+/// half, y float; computed exactly as for float data holding x's values. y
+/// must not overlap x. Every form above has this variant.
+template <class T, class = std::enable_if_t<detail::is_storage_type_v<T>>>
+void log_softmax(matrix_view<const T> x, matrix_view<float> y,
+                 const detail::non_deduced<softmax_options<T>>& options = {}) {
+  detail::run_map<detail::op_log_softmax, T, float>("smax::log_softmax", x, y, options);
+}
+
+template <class T, class = std::enable_if_t<detail::is_storage_type_v<T>>>
+void log_softmax(const T* x, float* y, std::size_t rows, std::size_t cols,
+                 const detail::non_deduced<softmax_options<T>>& options = {}) {
+  detail::run_map_contiguous<detail::op_log_softmax, T, float>("smax::log_softmax", x, y, rows, cols, options);
+}
+
+template <class T, class = std::enable_if_t<detail::is_storage_type_v<T>>>
+void log_softmax(const T* x, float* y, std::size_t n, const detail::non_deduced<softmax_options<T>>& options = {}) {
+  detail::run_map_contiguous<detail::op_log_softmax, T, float>("smax::log_softmax", x, y, 1, n, options);
+}
+
+template <class T, class = std::enable_if_t<detail::is_storage_type_v<T>>>
+void log_softmax(const T* x, float* y, tensor_axis a, const detail::non_deduced<softmax_options<T>>& options = {}) {
+  detail::run_axis_map<detail::op_log_softmax, detail::op_log_softmax_columns, T, float>("smax::log_softmax", x, y, a,
+                                                                                         options);
 }
 
 }  // namespace SMAX_ABI

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <limits>
+#include <type_traits>
 
 #include "detail/run.hpp"
 #include "matrix_view.hpp"
@@ -14,9 +15,11 @@ inline namespace SMAX_ABI {
 /// out[r] = log(sum_c exp(x[r][c])) for each row r, computed as
 /// max + log(sum exp(x - max)): no overflow for any finite inputs.
 ///
-/// Types: float or double. Forms: one vector (returns the value); rows x cols
-/// contiguous and strided views (write `rows` values to out, contiguous).
-/// out must not overlap x.
+/// Types: float, double, smax::bfloat16 or smax::half (two-byte data computed
+/// in float; out is of x's type, or float in the mixed forms). Forms: one
+/// vector (returns the value, float for two-byte data); rows x cols contiguous
+/// and strided views (write `rows` values to out, contiguous); any axis of a
+/// tensor. out must not overlap x.
 ///
 /// Special values, per row:
 ///   - an empty row (cols == 0) gives -inf (the log of an empty sum).
@@ -25,7 +28,9 @@ inline namespace SMAX_ABI {
 ///
 /// Accuracy, on every ISA: float within 2 ulp where |out| >= 1 and within
 /// 2 * 2^-23 absolute below 1; double within 4 ulp where |out| >= 1 and within
-/// 4 * 2^-52 absolute below 1.
+/// 4 * 2^-52 absolute below 1; bfloat16 and half outputs within 1 ulp of the
+/// correctly rounded value, and the float-output forms (and the vector form,
+/// which returns float for two-byte input) as float.
 ///
 /// Errors (smax::error, before anything is written): a null or overflowing x as
 /// for smax::softmax; out null while rows > 0; out overlapping x.
@@ -45,10 +50,25 @@ void logsumexp(const T* x, T* out, std::size_t rows, std::size_t cols,
 
 /// One vector of n elements; returns its logsumexp (-inf when n == 0).
 template <class T>
-T logsumexp(const T* x, std::size_t n, const detail::non_deduced<softmax_options<T>>& options = {}) {
-  T result = std::numeric_limits<T>::quiet_NaN();  // what a no-exceptions error leaves
-  logsumexp<T>(matrix_view<const T>(x, 1, n), &result, options);
+detail::compute_type_t<T> logsumexp(const T* x, std::size_t n,
+                                    const detail::non_deduced<softmax_options<T>>& options = {}) {
+  using R = detail::compute_type_t<T>;
+  R result = std::numeric_limits<R>::quiet_NaN();  // what a no-exceptions error leaves
+  detail::run_reduce<detail::op_logsumexp, T, R>("smax::logsumexp", matrix_view<const T>(x, 1, n), &result, options);
   return result;
+}
+
+/// Two-byte x, float out (rows values).
+template <class T, class = std::enable_if_t<detail::is_storage_type_v<T>>>
+void logsumexp(matrix_view<const T> x, float* out, const detail::non_deduced<softmax_options<T>>& options = {}) {
+  detail::run_reduce<detail::op_logsumexp, T, float>("smax::logsumexp", x, out, options);
+}
+
+template <class T, class = std::enable_if_t<detail::is_storage_type_v<T>>>
+void logsumexp(const T* x, float* out, std::size_t rows, std::size_t cols,
+               const detail::non_deduced<softmax_options<T>>& options = {}) {
+  if (!detail::check_product("smax::logsumexp", rows, cols)) return;
+  logsumexp<T>(matrix_view<const T>(x, rows, cols), out, options);
 }
 
 /// Backward pass of logsumexp: given x, lse[r] (the forward's result, or any
@@ -59,14 +79,15 @@ T logsumexp(const T* x, std::size_t n, const detail::non_deduced<softmax_options
 /// be x itself (same pointer and stride); dx must not overlap lse or dlse.
 /// exp overflows to +inf beyond x - lse ~ 709.78; -inf - (-inf) gives NaN.
 ///
-/// Accuracy: float within 2 ulp, double within 4 ulp of the formula's value.
+/// Accuracy: float within 2 ulp, double within 4 ulp of the formula's value;
+/// bfloat16 and half within 1 ulp of the correctly rounded value.
 ///
 /// Errors: as smax::softmax for x and dx; lse or dlse null while rows > 0; any
 /// overlap of dx with lse or dlse.
 template <class T>
 void logsumexp_backward(detail::non_deduced<matrix_view<const T>> x, const T* lse, const T* dlse, matrix_view<T> dx,
                         const detail::non_deduced<softmax_options<T>>& options = {}) {
-  static_assert(detail::is_kernel_type_v<T>, "smax kernels take float or double");
+  static_assert(detail::is_element_type_v<T>, "smax takes float, double, smax::bfloat16 or smax::half");
   constexpr const char* fn = "smax::logsumexp_backward";
   detail::byte_range xr, dxr, lr, dr;
   detail::logit_transform<T> transform;
@@ -79,8 +100,13 @@ void logsumexp_backward(detail::non_deduced<matrix_view<const T>> x, const T* ls
   }
   if (x.rows == 0 || x.cols == 0) return;
   const detail::fp_env_guard guard;
-  detail::active_kernel<detail::op_logsumexp_backward, T>()(x.data, x.stride, lse, dlse, dx.data, dx.stride, x.rows,
-                                                            x.cols, detail::executor_for(options), transform);
+  if constexpr (detail::is_storage_type_v<T>) {
+    detail::staged_logsumexp_backward(x.data, x.stride, lse, dlse, dx.data, dx.stride, x.rows, x.cols,
+                                      detail::executor_for(options), transform);
+  } else {
+    detail::active_kernel<detail::op_logsumexp_backward, T>()(x.data, x.stride, lse, dlse, dx.data, dx.stride, x.rows,
+                                                              x.cols, detail::executor_for(options), transform);
+  }
 }
 
 /// Row-major contiguous rows x cols (see the strided form for the contract).
@@ -129,8 +155,20 @@ void logsumexp_backward(const T* x, const T* lse, const T* dlse, T* dx, tensor_a
   }
   if (total == 0) return;
   const detail::fp_env_guard guard;
-  detail::active_kernel<detail::op_logsumexp_backward_columns, T>()(x, lse, dlse, dx, a.outer, a.axis, a.inner,
-                                                                    detail::executor_for(options), 1.0);
+  if constexpr (detail::is_storage_type_v<T>) {
+    detail::staged_columns_logsumexp_backward(x, lse, dlse, dx, a.outer, a.axis, a.inner,
+                                              detail::executor_for(options));
+  } else {
+    detail::active_kernel<detail::op_logsumexp_backward_columns, T>()(x, lse, dlse, dx, a.outer, a.axis, a.inner,
+                                                                      detail::executor_for(options), 1.0);
+  }
+}
+
+/// Two-byte x along any dimension, float out (a.outer x a.inner values).
+template <class T, class = std::enable_if_t<detail::is_storage_type_v<T>>>
+void logsumexp(const T* x, float* out, tensor_axis a, const detail::non_deduced<softmax_options<T>>& options = {}) {
+  detail::run_axis_reduce<detail::op_logsumexp, detail::op_logsumexp_columns, T, float>("smax::logsumexp", x, out, a,
+                                                                                        options);
 }
 
 }  // namespace SMAX_ABI

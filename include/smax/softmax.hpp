@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
 
 #include "detail/run.hpp"
 #include "matrix_view.hpp"
@@ -13,8 +14,10 @@ inline namespace SMAX_ABI {
 /// y[r][c] = exp(x[r][c]) / sum_k exp(x[r][k]) for each row r, computed with the
 /// row maximum subtracted first, so any finite logits work without overflow.
 ///
-/// Types: float or double. Forms: one vector of n elements; rows x cols
-/// contiguous; strided views (each with its own row stride, in elements).
+/// Types: float, double, smax::bfloat16 or smax::half (two-byte data are
+/// computed in float and rounded once; the mixed forms below write float).
+/// Forms: one vector of n elements; rows x cols contiguous; strided views
+/// (each with its own row stride, in elements); any axis of a tensor.
 ///
 /// Aliasing: y may be x itself (same pointer and same stride: in place). Any
 /// other overlap of x and y is an error.
@@ -32,7 +35,8 @@ inline namespace SMAX_ABI {
 ///
 /// Accuracy, against the exact softmax of the given inputs (ulp measured at the
 /// exact value; below FLT_MIN an ulp is 2^-149, below DBL_MIN 2^-1074), on every
-/// ISA: float within 2 ulp, double within 4 ulp. Shifting a row by a constant
+/// ISA: float within 2 ulp, double within 4 ulp, bfloat16 and half within 1 ulp
+/// of the correctly rounded value. Shifting a row by a constant
 /// (e.g. +1e4) changes the result by no more than these bounds allow.
 ///
 /// Errors (smax::error, thrown before anything is written): x and y of different
@@ -105,6 +109,31 @@ void softmax_backward(const T* y, const T* dy, T* dx, tensor_axis a,
                       const detail::non_deduced<softmax_options<T>>& options = {}) {
   detail::run_axis_backward<detail::op_softmax_backward, detail::op_softmax_backward_columns, T>(
       "smax::softmax_backward", "y", y, "dy", dy, dx, a, options);
+}
+
+/// Two-byte input, float output (the form a loss wants): x is bfloat16 or
+/// half, y float; computed exactly as for float data holding x's values. y
+/// must not overlap x. Every form above has this variant.
+template <class T, class = std::enable_if_t<detail::is_storage_type_v<T>>>
+void softmax(matrix_view<const T> x, matrix_view<float> y,
+             const detail::non_deduced<softmax_options<T>>& options = {}) {
+  detail::run_map<detail::op_softmax, T, float>("smax::softmax", x, y, options);
+}
+
+template <class T, class = std::enable_if_t<detail::is_storage_type_v<T>>>
+void softmax(const T* x, float* y, std::size_t rows, std::size_t cols,
+             const detail::non_deduced<softmax_options<T>>& options = {}) {
+  detail::run_map_contiguous<detail::op_softmax, T, float>("smax::softmax", x, y, rows, cols, options);
+}
+
+template <class T, class = std::enable_if_t<detail::is_storage_type_v<T>>>
+void softmax(const T* x, float* y, std::size_t n, const detail::non_deduced<softmax_options<T>>& options = {}) {
+  detail::run_map_contiguous<detail::op_softmax, T, float>("smax::softmax", x, y, 1, n, options);
+}
+
+template <class T, class = std::enable_if_t<detail::is_storage_type_v<T>>>
+void softmax(const T* x, float* y, tensor_axis a, const detail::non_deduced<softmax_options<T>>& options = {}) {
+  detail::run_axis_map<detail::op_softmax, detail::op_softmax_columns, T, float>("smax::softmax", x, y, a, options);
 }
 
 }  // namespace SMAX_ABI

@@ -15,7 +15,9 @@ namespace smax_test {
 // bit for bit, and a kernel that reads one by mistake propagates a NaN.
 template <class T>
 T sentinel() {
-  if constexpr (sizeof(T) == sizeof(float)) {
+  if constexpr (sizeof(T) == 2) {  // bfloat16 and half: a NaN in both encodings
+    return T::from_bits(0x7fa5u);
+  } else if constexpr (sizeof(T) == sizeof(float)) {
     const unsigned bits = 0x7fa5a5a5u;
     float v;
     std::memcpy(&v, &bits, sizeof v);

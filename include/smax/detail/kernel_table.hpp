@@ -68,6 +68,9 @@ struct logit_transform {
   bool causal = false;
   std::ptrdiff_t causal_offset = 0;
   std::size_t causal_period = 1;
+  // Added to the kernel's row index before the periods apply: a call on rows
+  // [first, ...) of a larger matrix (two-byte data go through in blocks).
+  std::size_t row_offset = 0;
 
   bool active() const noexcept { return scale != 1.0 || softcap > 0.0 || masking(); }
   // With masks, a row with nothing left is "fully masked" (zeros, -inf), not NaN.

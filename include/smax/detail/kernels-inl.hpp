@@ -691,6 +691,7 @@ SMAX_INLINE double logsumexp_row(const S* x, std::size_t n, const executor& ex) 
 template <class S>
 SMAX_INLINE transformed_logits<S> transformed_row(const S* x, std::size_t n, const logit_transform<S>& t,
                                                   std::size_t r) {
+  r += t.row_offset;
   const auto cols = static_cast<std::ptrdiff_t>(n);
   std::ptrdiff_t limit = cols;
   if (t.causal) {

@@ -12,6 +12,7 @@
 #include "../tensor_axis.hpp"
 #include "fp_env.hpp"
 #include "kernel_table.hpp"
+#include "staged.hpp"
 #include "validate.hpp"
 
 namespace smax {
@@ -101,9 +102,14 @@ template <class T>
   return prepare_transform(fn, o, shape, out, t);
 }
 
-template <class Op, class T>
-void run_map(const char* fn, matrix_view<const T> x, matrix_view<T> y, const softmax_options<T>& options) {
-  static_assert(is_kernel_type_v<T>, "smax kernels take float or double");
+// Y is T, or float for two-byte T (the mixed forms).
+template <class T, class Y>
+inline constexpr bool is_output_for_v = std::is_same_v<Y, T> || (is_storage_type_v<T> && std::is_same_v<Y, float>);
+
+template <class Op, class T, class Y = T>
+void run_map(const char* fn, matrix_view<const T> x, matrix_view<Y> y, const softmax_options<T>& options) {
+  static_assert(is_element_type_v<T>, "smax takes float, double, smax::bfloat16 or smax::half");
+  static_assert(is_output_for_v<T, Y>, "the output has the input's type (or float for two-byte input)");
   byte_range yr;
   logit_transform<T> transform;
   if (!check_map(fn, x, "y", y) || !check_view(fn, "y", y, yr) || !prepare_transform(fn, options, x, yr, transform)) {
@@ -111,19 +117,24 @@ void run_map(const char* fn, matrix_view<const T> x, matrix_view<T> y, const sof
   }
   if (x.rows == 0 || x.cols == 0) return;
   const fp_env_guard guard;
-  active_kernel<Op, T>()(x.data, x.stride, y.data, y.stride, x.rows, x.cols, executor_for(options), transform);
+  if constexpr (is_storage_type_v<T>) {
+    staged_map<Op>(x.data, x.stride, y.data, y.stride, x.rows, x.cols, executor_for(options), transform);
+  } else {
+    active_kernel<Op, T>()(x.data, x.stride, y.data, y.stride, x.rows, x.cols, executor_for(options), transform);
+  }
 }
 
-template <class Op, class T>
-void run_map_contiguous(const char* fn, const T* x, T* y, std::size_t rows, std::size_t cols,
+template <class Op, class T, class Y = T>
+void run_map_contiguous(const char* fn, const T* x, Y* y, std::size_t rows, std::size_t cols,
                         const softmax_options<T>& options) {
   if (!check_product(fn, rows, cols)) return;
-  run_map<Op, T>(fn, matrix_view<const T>(x, rows, cols), matrix_view<T>(y, rows, cols), options);
+  run_map<Op, T, Y>(fn, matrix_view<const T>(x, rows, cols), matrix_view<Y>(y, rows, cols), options);
 }
 
-template <class Op, class T>
-void run_reduce(const char* fn, matrix_view<const T> x, T* out, const softmax_options<T>& options) {
-  static_assert(is_kernel_type_v<T>, "smax kernels take float or double");
+template <class Op, class T, class Y = T>
+void run_reduce(const char* fn, matrix_view<const T> x, Y* out, const softmax_options<T>& options) {
+  static_assert(is_element_type_v<T>, "smax takes float, double, smax::bfloat16 or smax::half");
+  static_assert(is_output_for_v<T, Y>, "the output has the input's type (or float for two-byte input)");
   byte_range outr;
   logit_transform<T> transform;
   if (!check_row_output(fn, x, "out", out) || !check_vector(fn, "out", out, x.rows, outr) ||
@@ -132,14 +143,18 @@ void run_reduce(const char* fn, matrix_view<const T> x, T* out, const softmax_op
   }
   if (x.rows == 0) return;
   const fp_env_guard guard;
-  active_kernel<Op, T>()(x.data, x.stride, out, x.rows, x.cols, executor_for(options), transform);
+  if constexpr (is_storage_type_v<T>) {
+    staged_reduce<Op>(x.data, x.stride, out, x.rows, x.cols, executor_for(options), transform);
+  } else {
+    active_kernel<Op, T>()(x.data, x.stride, out, x.rows, x.cols, executor_for(options), transform);
+  }
 }
 
 // dx = f(a, b) row by row (softmax_backward: a = y, b = dy).
 template <class Op, class T>
 void run_backward(const char* fn, const char* a_name, matrix_view<const T> a, const char* b_name,
                   matrix_view<const T> b, matrix_view<T> dx, const softmax_options<T>& options) {
-  static_assert(is_kernel_type_v<T>, "smax kernels take float or double");
+  static_assert(is_element_type_v<T>, "smax takes float, double, smax::bfloat16 or smax::half");
   byte_range dxr;
   logit_transform<T> transform;
   if (!check_backward(fn, a_name, a, b_name, b, dx) || !check_view(fn, "dx", dx, dxr) ||
@@ -148,8 +163,13 @@ void run_backward(const char* fn, const char* a_name, matrix_view<const T> a, co
   }
   if (a.rows == 0 || a.cols == 0) return;
   const fp_env_guard guard;
-  active_kernel<Op, T>()(a.data, a.stride, b.data, b.stride, dx.data, dx.stride, a.rows, a.cols, executor_for(options),
-                         transform);
+  if constexpr (is_storage_type_v<T>) {
+    staged_backward<Op>(a.data, a.stride, b.data, b.stride, dx.data, dx.stride, a.rows, a.cols, executor_for(options),
+                        transform);
+  } else {
+    active_kernel<Op, T>()(a.data, a.stride, b.data, b.stride, dx.data, dx.stride, a.rows, a.cols,
+                           executor_for(options), transform);
+  }
 }
 
 template <class Op, class T>
@@ -189,12 +209,13 @@ matrix_view<T> flat(T* data, std::size_t total) {
   return {data, std::size_t{total == 0 ? 0u : 1u}, total};
 }
 
-template <class RowOp, class ColumnOp, class T>
-void run_axis_map(const char* fn, const T* x, T* y, const tensor_axis& a, const softmax_options<T>& options) {
-  static_assert(is_kernel_type_v<T>, "smax kernels take float or double");
+template <class RowOp, class ColumnOp, class T, class Y = T>
+void run_axis_map(const char* fn, const T* x, Y* y, const tensor_axis& a, const softmax_options<T>& options) {
+  static_assert(is_element_type_v<T>, "smax takes float, double, smax::bfloat16 or smax::half");
   if (a.inner == 1) {
     if (!check_product(fn, a.outer, a.axis)) return;
-    return run_map<RowOp, T>(fn, matrix_view<const T>(x, a.outer, a.axis), matrix_view<T>(y, a.outer, a.axis), options);
+    return run_map<RowOp, T, Y>(fn, matrix_view<const T>(x, a.outer, a.axis), matrix_view<Y>(y, a.outer, a.axis),
+                                options);
   }
   std::size_t total;
   if (!check_axis(fn, a, total) || !check_map(fn, flat(x, total), "y", flat(y, total)) ||
@@ -203,15 +224,19 @@ void run_axis_map(const char* fn, const T* x, T* y, const tensor_axis& a, const 
   }
   if (total == 0) return;
   const fp_env_guard guard;
-  active_kernel<ColumnOp, T>()(x, y, a.outer, a.axis, a.inner, executor_for(options));
+  if constexpr (is_storage_type_v<T>) {
+    staged_columns_map<ColumnOp>(x, y, a.outer, a.axis, a.inner, executor_for(options));
+  } else {
+    active_kernel<ColumnOp, T>()(x, y, a.outer, a.axis, a.inner, executor_for(options));
+  }
 }
 
-template <class RowOp, class ColumnOp, class T>
-void run_axis_reduce(const char* fn, const T* x, T* out, const tensor_axis& a, const softmax_options<T>& options) {
-  static_assert(is_kernel_type_v<T>, "smax kernels take float or double");
+template <class RowOp, class ColumnOp, class T, class Y = T>
+void run_axis_reduce(const char* fn, const T* x, Y* out, const tensor_axis& a, const softmax_options<T>& options) {
+  static_assert(is_element_type_v<T>, "smax takes float, double, smax::bfloat16 or smax::half");
   if (a.inner == 1) {
     if (!check_product(fn, a.outer, a.axis)) return;
-    return run_reduce<RowOp, T>(fn, matrix_view<const T>(x, a.outer, a.axis), out, options);
+    return run_reduce<RowOp, T, Y>(fn, matrix_view<const T>(x, a.outer, a.axis), out, options);
   }
   std::size_t total;
   byte_range xr, outr;
@@ -222,13 +247,17 @@ void run_axis_reduce(const char* fn, const T* x, T* out, const tensor_axis& a, c
   }
   if (a.outer * a.inner == 0) return;
   const fp_env_guard guard;
-  active_kernel<ColumnOp, T>()(x, out, a.outer, a.axis, a.inner, executor_for(options));
+  if constexpr (is_storage_type_v<T>) {
+    staged_columns_reduce(x, out, a.outer, a.axis, a.inner, executor_for(options));
+  } else {
+    active_kernel<ColumnOp, T>()(x, out, a.outer, a.axis, a.inner, executor_for(options));
+  }
 }
 
 template <class RowOp, class ColumnOp, class T>
 void run_axis_backward(const char* fn, const char* a_name, const T* first, const char* b_name, const T* second, T* dx,
                        const tensor_axis& a, const softmax_options<T>& options) {
-  static_assert(is_kernel_type_v<T>, "smax kernels take float or double");
+  static_assert(is_element_type_v<T>, "smax takes float, double, smax::bfloat16 or smax::half");
   if (a.inner == 1) {
     if (!check_product(fn, a.outer, a.axis)) return;
     return run_backward<RowOp, T>(fn, a_name, matrix_view<const T>(first, a.outer, a.axis), b_name,
@@ -243,7 +272,11 @@ void run_axis_backward(const char* fn, const char* a_name, const T* first, const
   }
   if (total == 0) return;
   const fp_env_guard guard;
-  active_kernel<ColumnOp, T>()(first, second, dx, a.outer, a.axis, a.inner, executor_for(options), 1.0);
+  if constexpr (is_storage_type_v<T>) {
+    staged_columns_backward<ColumnOp>(first, second, dx, a.outer, a.axis, a.inner, executor_for(options));
+  } else {
+    active_kernel<ColumnOp, T>()(first, second, dx, a.outer, a.axis, a.inner, executor_for(options), 1.0);
+  }
 }
 
 }  // namespace detail

@@ -10,13 +10,21 @@
 
 #include "../error.hpp"
 #include "../matrix_view.hpp"
+#include "../types.hpp"
 
 namespace smax {
 inline namespace SMAX_ABI {
 namespace detail {
 
+// Kernels compute in float or double; bfloat16 and half are storage types,
+// computed in float (staged.hpp).
 template <class T>
 inline constexpr bool is_kernel_type_v = std::is_same_v<T, float> || std::is_same_v<T, double>;
+template <class T>
+inline constexpr bool is_element_type_v = is_kernel_type_v<T> || std::is_same_v<T, bfloat16> || std::is_same_v<T, half>;
+// The type results are computed (and losses and per-row values returned) in.
+template <class T>
+using compute_type_t = std::conditional_t<is_kernel_type_v<T>, T, float>;
 
 inline std::string str(std::size_t v) { return std::to_string(v); }
 

@@ -1,0 +1,335 @@
+// Two-byte storage (bfloat16, half) goes through the float kernels in blocks:
+// each block of rows is widened to float (exactly), computed by the active
+// ISA's float kernel and rounded once, to nearest even, on the way out. So
+// nothing ever accumulates in a two-byte type, masks and every option behave
+// as for float, and each result is the float kernel's value (within the float
+// bound, far below a two-byte ulp) rounded once: within 1 ulp of the correctly
+// rounded two-byte value. Mixed forms (two-byte in, float out) write the
+// widened rows straight into the float output and compute there in place.
+//
+// A block holds about 64 KiB of floats (one row when rows are longer), so it
+// stays in L2 between widening, the kernel's passes and narrowing. Blocks are
+// shared out over threads; a single long row gets the threads inside the
+// float kernel instead, as float data would.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#include "../isa.hpp"
+#include "../matrix_view.hpp"
+#include "../types.hpp"
+#include "convert.hpp"
+#include "kernel_table.hpp"
+
+namespace smax {
+inline namespace SMAX_ABI {
+namespace detail {
+
+template <class T>
+inline constexpr bool is_storage_type_v = std::is_same_v<T, bfloat16> || std::is_same_v<T, half>;
+
+// Widens n values of T (bfloat16, half or float) into float.
+template <class T>
+void widen(const T* in, float* out, std::size_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (in != out) {
+      for (std::size_t i = 0; i < n; ++i) out[i] = in[i];
+    }
+  } else {
+    to_float(in, out, n);
+  }
+}
+
+template <class T>
+void widen_rows(const T* in, std::size_t in_stride, float* out, std::size_t out_stride, std::size_t rows,
+                std::size_t cols) {
+  for (std::size_t r = 0; r < rows; ++r) widen(in + r * in_stride, out + r * out_stride, cols);
+}
+
+// Rounds float rows into Y; nothing to do when Y is float (computed in place).
+template <class Y>
+void narrow_rows(const float* in, std::size_t in_stride, Y* out, std::size_t out_stride, std::size_t rows,
+                 std::size_t cols) {
+  if constexpr (!std::is_same_v<Y, float>) {
+    for (std::size_t r = 0; r < rows; ++r) from_float(in + r * in_stride, out + r * out_stride, cols);
+  }
+}
+
+// Where a block is computed: in the output itself when that is float, else in
+// the scratch.
+template <class Y>
+float* float_work(Y* out, float* scratch) {
+  if constexpr (std::is_same_v<Y, float>) {
+    return out;
+  } else {
+    return scratch;
+  }
+}
+
+inline constexpr std::size_t kStagedBlockFloats = 16384;
+
+// body(block, first_row, count, inner, scratch) for consecutive blocks of rows
+// covering [0, rows); each block has `row_floats` floats of work per row and
+// `scratch` holds scratch_per_row floats per row of the block.
+inline std::size_t rows_per_block(std::size_t row_floats) {
+  return row_floats >= kStagedBlockFloats ? 1 : kStagedBlockFloats / (row_floats | 1);
+}
+
+template <class Body>
+void for_row_blocks(std::size_t rows, std::size_t row_floats, std::size_t scratch_per_row, const executor& ex,
+                    const Body& body) {
+  const std::size_t per_block = rows_per_block(row_floats);
+  const std::size_t blocks = (rows + per_block - 1) / per_block;
+  constexpr std::size_t kMinPerThread = 1 << 15;
+  const bool share_blocks = ex.threads > 1 && blocks > 1 && rows * row_floats >= 2 * kMinPerThread;
+  const executor outer{share_blocks ? ex.threads : 1u, ex.algorithm};
+  const executor inner{share_blocks ? 1u : ex.threads, ex.algorithm};
+  outer.parallel_for(blocks, [&](std::size_t first_block, std::size_t end_block) {
+    std::vector<float> scratch((per_block < rows ? per_block : rows) * scratch_per_row);
+    for (std::size_t b = first_block; b < end_block; ++b) {
+      const std::size_t first = b * per_block;
+      const std::size_t count = rows - first < per_block ? rows - first : per_block;
+      body(b, first, count, inner, scratch.data());
+    }
+  });
+}
+
+// The float transform equivalent to a two-byte one: the bias rows widened
+// into `bias_storage`.
+template <class T>
+logit_transform<float> widen_transform(const logit_transform<T>& t, std::size_t cols,
+                                       std::vector<float>& bias_storage) {
+  logit_transform<float> f;
+  f.scale = t.scale;
+  f.softcap = t.softcap;
+  if (t.bias != nullptr) {
+    bias_storage.resize(t.bias_rows * cols);
+    widen_rows(t.bias, t.bias_stride, bias_storage.data(), cols, t.bias_rows, cols);
+    f.bias = bias_storage.data();
+    f.bias_stride = cols;
+    f.bias_rows = t.bias_rows;
+  }
+  f.keep = t.keep;
+  f.keep_stride = t.keep_stride;
+  f.keep_rows = t.keep_rows;
+  f.causal = t.causal;
+  f.causal_offset = t.causal_offset;
+  f.causal_period = t.causal_period;
+  return f;
+}
+
+// softmax / log_softmax rows: y (T or float) = f(x).
+template <class Op, class T, class Y>
+void staged_map(const T* x, std::size_t x_stride, Y* y, std::size_t y_stride, std::size_t rows, std::size_t cols,
+                const executor& ex, const logit_transform<T>& transform) {
+  constexpr bool kFloatOut = std::is_same_v<Y, float>;
+  std::vector<float> bias;
+  const logit_transform<float> t = widen_transform(transform, cols, bias);
+  const auto kernel = active_kernel<Op, float>();
+  for_row_blocks(rows, cols, kFloatOut ? 0 : cols, ex,
+                 [&](std::size_t, std::size_t first, std::size_t count, const executor& inner, float* scratch) {
+                   float* work = float_work(y + first * y_stride, scratch);
+                   const std::size_t work_stride = kFloatOut ? y_stride : cols;
+                   widen_rows(x + first * x_stride, x_stride, work, work_stride, count, cols);
+                   logit_transform<float> block = t;
+                   block.row_offset = first;
+                   kernel(work, work_stride, work, work_stride, count, cols, inner, block);
+                   narrow_rows(work, work_stride, y + first * y_stride, y_stride, count, cols);
+                 });
+}
+
+// logsumexp rows: out[r] (T or float).
+template <class Op, class T, class Y>
+void staged_reduce(const T* x, std::size_t x_stride, Y* out, std::size_t rows, std::size_t cols, const executor& ex,
+                   const logit_transform<T>& transform) {
+  std::vector<float> bias;
+  const logit_transform<float> t = widen_transform(transform, cols, bias);
+  const auto kernel = active_kernel<Op, float>();
+  for_row_blocks(rows, cols, cols + 1, ex,
+                 [&](std::size_t, std::size_t first, std::size_t count, const executor& inner, float* scratch) {
+                   float* values = scratch + count * cols;
+                   widen_rows(x + first * x_stride, x_stride, scratch, cols, count, cols);
+                   logit_transform<float> block = t;
+                   block.row_offset = first;
+                   kernel(scratch, cols, values, count, cols, inner, block);
+                   if constexpr (std::is_same_v<Y, float>) {
+                     for (std::size_t i = 0; i < count; ++i) out[first + i] = values[i];
+                   } else {
+                     from_float(values, out + first, count);
+                   }
+                 });
+}
+
+// softmax_backward / log_softmax_backward rows: dx = f(a, b), all T.
+template <class Op, class T>
+void staged_backward(const T* a, std::size_t a_stride, const T* b, std::size_t b_stride, T* dx, std::size_t dx_stride,
+                     std::size_t rows, std::size_t cols, const executor& ex, const logit_transform<T>& transform) {
+  std::vector<float> bias;
+  const logit_transform<float> t = widen_transform(transform, cols, bias);
+  const auto kernel = active_kernel<Op, float>();
+  for_row_blocks(rows, cols, 2 * cols, ex,
+                 [&](std::size_t, std::size_t first, std::size_t count, const executor& inner, float* scratch) {
+                   float* wa = scratch;
+                   float* wb = scratch + count * cols;
+                   widen_rows(a + first * a_stride, a_stride, wa, cols, count, cols);
+                   widen_rows(b + first * b_stride, b_stride, wb, cols, count, cols);
+                   logit_transform<float> block = t;
+                   block.row_offset = first;
+                   kernel(wa, cols, wb, cols, wa, cols, count, cols, inner, block);  // dx over a: allowed in place
+                   narrow_rows(wa, cols, dx + first * dx_stride, dx_stride, count, cols);
+                 });
+}
+
+// logsumexp_backward rows: dx = dlse * exp(x - lse), all T.
+template <class T>
+void staged_logsumexp_backward(const T* x, std::size_t x_stride, const T* lse, const T* dlse, T* dx,
+                               std::size_t dx_stride, std::size_t rows, std::size_t cols, const executor& ex,
+                               const logit_transform<T>& transform) {
+  std::vector<float> bias;
+  const logit_transform<float> t = widen_transform(transform, cols, bias);
+  const auto kernel = active_kernel<op_logsumexp_backward, float>();
+  for_row_blocks(rows, cols, cols + 2, ex,
+                 [&](std::size_t, std::size_t first, std::size_t count, const executor& inner, float* scratch) {
+                   float* wx = scratch;
+                   float* wl = scratch + count * cols;
+                   float* wd = wl + count;
+                   widen_rows(x + first * x_stride, x_stride, wx, cols, count, cols);
+                   widen(lse + first, wl, count);
+                   widen(dlse + first, wd, count);
+                   logit_transform<float> block = t;
+                   block.row_offset = first;
+                   kernel(wx, cols, wl, wd, wx, cols, count, cols, inner, block);
+                   narrow_rows(wx, cols, dx + first * dx_stride, dx_stride, count, cols);
+                 });
+}
+
+// Along a middle axis (outer x axis x inner, contiguous): blocks of whole
+// outer slices, which are contiguous.
+template <class Op, class T, class Y>
+void staged_columns_map(const T* x, Y* y, std::size_t outer, std::size_t axis, std::size_t inner, const executor& ex) {
+  constexpr bool kFloatOut = std::is_same_v<Y, float>;
+  const std::size_t slice = axis * inner;
+  const auto kernel = active_kernel<Op, float>();
+  for_row_blocks(outer, slice, kFloatOut ? 0 : slice, ex,
+                 [&](std::size_t, std::size_t first, std::size_t count, const executor& in, float* scratch) {
+                   float* work = float_work(y + first * slice, scratch);
+                   widen(x + first * slice, work, count * slice);
+                   kernel(work, work, count, axis, inner, in);
+                   narrow_rows(work, 0, y + first * slice, 0, 1, count * slice);
+                 });
+}
+
+template <class T, class Y>
+void staged_columns_reduce(const T* x, Y* out, std::size_t outer, std::size_t axis, std::size_t inner,
+                           const executor& ex) {
+  const std::size_t slice = axis * inner;
+  const auto kernel = active_kernel<op_logsumexp_columns, float>();
+  for_row_blocks(outer, slice, slice + inner, ex,
+                 [&](std::size_t, std::size_t first, std::size_t count, const executor& in, float* scratch) {
+                   float* values = scratch + count * slice;
+                   widen(x + first * slice, scratch, count * slice);
+                   kernel(scratch, values, count, axis, inner, in);
+                   if constexpr (std::is_same_v<Y, float>) {
+                     for (std::size_t i = 0; i < count * inner; ++i) out[first * inner + i] = values[i];
+                   } else {
+                     from_float(values, out + first * inner, count * inner);
+                   }
+                 });
+}
+
+template <class Op, class T>
+void staged_columns_backward(const T* a, const T* b, T* dx, std::size_t outer, std::size_t axis, std::size_t inner,
+                             const executor& ex) {
+  const std::size_t slice = axis * inner;
+  const auto kernel = active_kernel<Op, float>();
+  for_row_blocks(outer, slice, 2 * slice, ex,
+                 [&](std::size_t, std::size_t first, std::size_t count, const executor& in, float* scratch) {
+                   float* wa = scratch;
+                   float* wb = scratch + count * slice;
+                   widen(a + first * slice, wa, count * slice);
+                   widen(b + first * slice, wb, count * slice);
+                   kernel(wa, wb, wa, count, axis, inner, in, 1.0);
+                   from_float(wa, dx + first * slice, count * slice);
+                 });
+}
+
+template <class T>
+void staged_columns_logsumexp_backward(const T* x, const T* lse, const T* dlse, T* dx, std::size_t outer,
+                                       std::size_t axis, std::size_t inner, const executor& ex) {
+  const std::size_t slice = axis * inner;
+  const auto kernel = active_kernel<op_logsumexp_backward_columns, float>();
+  for_row_blocks(outer, slice, slice + 2 * inner, ex,
+                 [&](std::size_t, std::size_t first, std::size_t count, const executor& in, float* scratch) {
+                   float* wx = scratch;
+                   float* wl = scratch + count * slice;
+                   float* wd = wl + count * inner;
+                   widen(x + first * slice, wx, count * slice);
+                   widen(lse + first * inner, wl, count * inner);
+                   widen(dlse + first * inner, wd, count * inner);
+                   kernel(wx, wl, wd, wx, count, axis, inner, in, 1.0);
+                   from_float(wx, dx + first * slice, count * slice);
+                 });
+}
+
+// Cross-entropy on two-byte logits (and soft targets): `call` is prepared for
+// float with everything but the logits, soft targets and gradient. Each block
+// gets its slice of targets and per-row outputs; the gradient is computed in
+// place over the widened logits. The blocks' loss sums are added in block
+// order, so the result does not depend on the thread count.
+template <class T>
+double_double staged_cross_entropy(const cross_entropy_call<float>& call, const matrix_view<const T>& logits,
+                                   const matrix_view<const T>* soft, const matrix_view<T>* grad) {
+  const std::size_t row_floats = logits.cols;  // classes * inner
+  const std::size_t blocks = (call.rows + rows_per_block(row_floats) - 1) / rows_per_block(row_floats);
+  std::vector<double_double> block_sums(blocks, double_double{0.0, 0.0});
+  const auto kernel = active_kernel<op_cross_entropy, float>();
+  const auto offset = [](auto* values, std::size_t by) { return values == nullptr ? values : values + by; };
+  for_row_blocks(call.rows, row_floats, soft != nullptr ? 2 * row_floats : row_floats, executor{call.threads},
+                 [&](std::size_t block, std::size_t first, std::size_t count, const executor& inner, float* scratch) {
+                   cross_entropy_call<float> part = call;
+                   float* work = scratch;
+                   widen_rows(logits.data + first * logits.stride, logits.stride, work, row_floats, count, row_floats);
+                   part.logits = work;
+                   part.logits_stride = row_floats;
+                   part.rows = count;
+                   const std::size_t position = first * call.inner;
+                   if (call.targets != nullptr) {
+                     const std::size_t bytes = call.targets_are_64bit ? sizeof(std::int64_t) : sizeof(std::int32_t);
+                     part.targets = static_cast<const unsigned char*>(call.targets) + position * bytes;
+                   }
+                   if (soft != nullptr) {
+                     float* targets = scratch + count * row_floats;
+                     widen_rows(soft->data + first * soft->stride, soft->stride, targets, row_floats, count,
+                                row_floats);
+                     part.soft_targets = targets;
+                     part.soft_stride = row_floats;
+                   }
+                   if (grad != nullptr) {
+                     part.grad = work;
+                     part.grad_stride = row_floats;
+                   }
+                   part.row_grad_scale = offset(call.row_grad_scale, position);
+                   part.row_loss = offset(call.row_loss, position);
+                   part.row_logsumexp = offset(call.row_logsumexp, position);
+                   part.given_logsumexp = offset(call.given_logsumexp, position);
+                   part.threads = inner.threads;
+                   block_sums[block] = kernel(part);
+                   if (grad != nullptr) {
+                     narrow_rows(work, row_floats, grad->data + first * grad->stride, grad->stride, count, row_floats);
+                   }
+                 });
+  double hi = 0.0, lo = 0.0;
+  for (const double_double& sum : block_sums) {
+    const double_double s = two_sum(hi, sum.hi);
+    hi = s.hi;
+    lo += s.lo + sum.lo;
+  }
+  return {hi, lo};
+}
+
+}  // namespace detail
+}  // namespace SMAX_ABI
+}  // namespace smax
