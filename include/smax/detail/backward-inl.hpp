@@ -78,7 +78,7 @@ struct log_softmax_backward_body {
     const vd dyv = load_n<vd>(dy + i, count, 0.0);
     vd g;
     if constexpr (kExactStorage<S>) {
-      const vd_pair e = exp_dd(yv, vd::splat(0.0));
+      const vd_pair e = exp_dd_any(yv, vd::splat(0.0));
       const vd t = mul_add(e.hi, neg_s_hi, dyv);
       g = t - (e.hi * s_lo - e.lo * neg_s_hi);
     } else {
@@ -102,8 +102,8 @@ struct logsumexp_backward_body {
   SMAX_INLINE void step(std::size_t i, std::size_t count) {
     if constexpr (kExactStorage<S>) {
       const vd_pair d = src.difference(i, count, neg_lse);
-      const vd_pair e = exp_dd(d.hi, d.lo);
-      store_n(dx + i, mul_add(e.hi, dlse, e.lo * dlse), count);
+      const vd_pair e = exp_dd_any(d.hi, d.lo);
+      store_n(dx + i, scaled_exp(e, dlse), count);
     } else {
       store_n(dx + i, exp_p9(src.template load<vd>(i, count, 0.0) + neg_lse) * dlse, count);
     }

@@ -109,7 +109,8 @@ SMAX_INLINE void column_tile_op(const column_tile<S>& t, S* y, std::size_t y_lan
   column_stats<S, kStore>(t, y, m, hi, lo);
   const std::size_t vectors = (t.count + vd::lanes - 1) / vd::lanes;
   // Spill the lanes for the per-column scalar work.
-  double mm[kTileLanes], sh[kTileLanes], sl[kTileLanes], out_hi[kTileLanes], out_lo[kTileLanes];
+  // Zeroed only because GCC 12 at -O3 cannot see that every lane read was written.
+  double mm[kTileLanes], sh[kTileLanes], sl[kTileLanes], out_hi[kTileLanes] = {}, out_lo[kTileLanes] = {};
   bool special[kTileLanes];
   for (std::size_t v = 0; v < vectors; ++v) {
     m[v].store(mm + v * vd::lanes);
@@ -263,7 +264,7 @@ SMAX_INLINE void column_backward_tile(const column_tile<S>& yt, const S* dy, S* 
       if constexpr (kOp == column_backward_op::softmax) {
         out = (yv * sc) * ((g - hi[v]) - lo[v]);
       } else if constexpr (kExactStorage<S>) {
-        const vd_pair e = exp_dd(yv, vd::splat(0.0));
+        const vd_pair e = exp_dd_any(yv, vd::splat(0.0));
         out = (mul_add(e.hi, vd::splat(0.0) - hi[v], g) - (e.hi * lo[v] + e.lo * hi[v])) * sc;
       } else {
         out = (g - exp_p9(yv) * hi[v]) * sc;
@@ -336,8 +337,8 @@ struct column_lse_backward_task {
           const vd g = load_n<vd>(dlse + o * inner + i, count, 0.0) * vd::splat(scale);
           if constexpr (kExactStorage<S>) {
             const vd_pair d = exact_difference(xv, vd::splat(0.0) - l);
-            const vd_pair e = exp_dd(d.hi, d.lo);
-            store_n(dx + row + i, mul_add(e.hi, g, e.lo * g), count);
+            const vd_pair e = exp_dd_any(d.hi, d.lo);
+            store_n(dx + row + i, scaled_exp(e, g), count);
           } else {
             store_n(dx + row + i, exp_p9(xv - l) * g, count);
           }

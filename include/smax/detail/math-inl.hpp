@@ -30,13 +30,17 @@ SMAX_INLINE vd exp_nonpositive_p6(vd d) {
   return ldexp_normal(p, n);
 }
 
-// exp(d) for float data in gradient kernels, for any d (clamped to
-// [-708, 708]: beyond, the float result is 0 or +inf either way).
+// exp(d) for float data in gradient kernels, for any d.
 // Same reduction as exp_nonpositive_p6; P of degree 8 brings the approximation
 // error to 2^-43.6 relative, so that alpha * p - beta keeps float accuracy even
 // when the two terms cancel to 1/2^19 of their size. exp(0) is exactly 1.
-SMAX_INLINE vd exp_p9(vd d) {
-  d = min(vd::splat(708.0), max(vd::splat(-708.0), d));  // min/max return a NaN second operand
+// Beyond |d| = 708 the result is 0 or +inf, not the clamped exp(+-708): a
+// caller multiplying it by an infinity (or by 0) must get IEEE's NaN, not a
+// number (fuzz_backward found exp(-inf) * inf coming out inf).
+SMAX_INLINE vd exp_p9(vd d_in) {
+  const vd zero = vd::splat(0.0);
+  const vd limit = vd::splat(708.0);
+  const vd d = min(limit, max(zero - limit, d_in));  // min/max return a NaN second operand
   const vd n = round_nearest(d * vd::splat(constants::kLog2e));
   const vd r = mul_add(n, vd::splat(-constants::kLn2), d);
   vd p = vd::splat(0x1.4d2a77548cc18p-19);
@@ -49,13 +53,23 @@ SMAX_INLINE vd exp_p9(vd d) {
   p = mul_add(p, r, vd::splat(0x1.fffffffff72ddp-2));
   p = mul_add(p, r, vd::splat(0x1.fffffffffb933p-1));
   p = mul_add(p, r, vd::splat(1.0));
-  return ldexp_normal(p, n);
+  const vd beyond = select(d_in < zero, zero, vd::splat(constants::kInf));
+  return select(limit < max(d_in, zero - d_in), beyond, ldexp_normal(p, n));  // NaN: max gives 0 - NaN
 }
 
 struct vd_pair {
   vd hi;
   vd lo;
 };
+
+// (e.hi + e.lo) * g rounded once. Where e.hi * g overflows, e.lo * g may
+// overflow with the opposite sign and the fused sum would be inf - inf: the
+// plain product (the right infinity) is returned there instead.
+SMAX_INLINE vd scaled_exp(vd_pair e, vd g) {
+  const vd product = e.hi * g;
+  const vd magnitude = max(product, vd::splat(0.0) - product);  // NaN stays NaN: max returns its second operand
+  return select(magnitude < vd::splat(constants::kInf), mul_add(e.hi, g, e.lo * g), product);
+}
 
 // exp(d_hi + d_lo) for double data, as hi + lo: hi is exp rounded to double
 // (subnormal results rounded once), lo its residual (may underflow to 0).
@@ -92,6 +106,18 @@ SMAX_INLINE vd_pair exp_dd(vd d_hi, vd d_lo) {
   const vd hi = s + tail;
   const vd lo = tail - (hi - s);
   return {ldexp(hi, n), ldexp(lo, n)};
+}
+
+// exp_dd for the gradient kernels, where d may be huge or infinite. Beyond
+// |d_hi| = 746 the result is 0 or +inf whatever d_lo is, but d_lo breaks
+// exp_dd's |d_lo| <= 1 there (a huge difference's rounding error, or NaN from
+// inf - inf), and an overflowed hi leaves a meaningless lo: both residuals are
+// dropped (fuzz_backward found NaN, and finite results of the wrong sign).
+// Kept out of exp_dd, whose forward callers pass d <= 0 with a tiny d_lo.
+SMAX_INLINE vd_pair exp_dd_any(vd d_hi, vd d_lo) {
+  const vd zero = vd::splat(0.0);
+  const vd_pair e = exp_dd(d_hi, select(max(d_hi, zero - d_hi) < vd::splat(746.0), d_lo, zero));
+  return {e.hi, select(e.hi < vd::splat(constants::kInf), e.lo, zero)};
 }
 
 // cap * tanh(z / cap), the logit soft cap of Gemma-style models, for float data
