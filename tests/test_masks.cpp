@@ -250,14 +250,14 @@ TEMPLATE_TEST_CASE("option errors are reported before anything is written", "[ma
   };
   smax::softmax_options<T> o;
   o.scale = 0;
-  expect(o, "smax::softmax: options.scale = 0.000000 must be finite and > 0");
+  expect(o, "smax::softmax: options.scale = 0 must be finite and > 0");
   o.scale = std::nan("");
   expect(o, "options.scale = nan must be finite and > 0");
   o.scale = -1;
-  expect(o, "options.scale = -1.000000 must be finite and > 0");
+  expect(o, "options.scale = -1 must be finite and > 0");
   o = {};
   o.softcap = -1;
-  expect(o, "options.softcap = -1.000000 must be finite and >= 0");
+  expect(o, "options.softcap = -1 must be finite and >= 0");
   if (sizeof(T) == sizeof(double)) {
     o.softcap = 10;
     expect(o, "options.softcap is supported for float and two-byte data, not double");

@@ -54,7 +54,7 @@ struct cross_entropy_options {
   /// gives one per row instead, or nullptr for 1.
   value_type upstream = value_type(1);
   const value_type* row_upstream = nullptr;
-  /// Threads the call may use (1: only the calling one). Rows are shared out;
+  /// Threads the call may use (0 or 1: only the calling one). Rows are shared out;
   /// the loss is still summed in row order, so results are bitwise the same
   /// for any thread count. A single row stays on one thread.
   unsigned threads = 1;
@@ -66,12 +66,6 @@ namespace detail {
 template <class Index>
 inline constexpr bool is_index_type_v = std::is_integral_v<Index>&& std::is_signed_v<Index> &&
                                         (sizeof(Index) == 4 || sizeof(Index) == 8);
-
-inline std::string number(double v) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.9g", v);
-  return text;
-}
 
 enum class ce_mode { forward, with_grad, backward };
 

@@ -26,7 +26,7 @@ namespace smax {
 /// a q x k attention mask over (batch * heads * q) x k scores).
 template <class T>
 struct softmax_options {
-  /// Threads the call may use (1: only the calling one). Rows are shared out,
+  /// Threads the call may use (0 or 1: only the calling one). Rows are shared out,
   /// and a row longer than 64 KiB is shared out in chunks. Results are bitwise
   /// the same for any thread count. Uses OpenMP when the caller compiles with
   /// it, std::thread otherwise; small calls stay on the calling thread.

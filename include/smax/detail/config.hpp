@@ -128,6 +128,16 @@
 #else
 #define SMAX_ABI_ARMFP16
 #endif
+// Whether errors throw is decided when a translation unit is compiled, so it
+// is part of the namespace too: a -fno-exceptions unit and a throwing unit in
+// one program each keep their own error paths instead of the linker picking one.
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
+#define SMAX_HAS_EXCEPTIONS 1
+#define SMAX_ABI_NO_EXCEPTIONS
+#else
+#define SMAX_HAS_EXCEPTIONS 0
+#define SMAX_ABI_NO_EXCEPTIONS _noexcept
+#endif
 #define SMAX_ABI                                                                                                   \
   SMAX_CAT(                                                                                                        \
       SMAX_CAT(                                                                                                    \
@@ -135,17 +145,11 @@
                             SMAX_ABI_SSE42),                                                                       \
                    SMAX_CAT(SMAX_CAT(SMAX_ABI_AVX, SMAX_ABI_AVX2), SMAX_CAT(SMAX_ABI_FMA, SMAX_ABI_F16C))),        \
           SMAX_CAT(SMAX_ABI_BMI2, SMAX_CAT(SMAX_ABI_AVX512, SMAX_CAT(SMAX_ABI_AVX512BF16, SMAX_ABI_AVX512FP16)))), \
-      SMAX_CAT(SMAX_ABI_SVE, SMAX_ABI_ARMFP16))
+      SMAX_CAT(SMAX_CAT(SMAX_ABI_SVE, SMAX_ABI_ARMFP16), SMAX_ABI_NO_EXCEPTIONS))
 
 // Vector-layer operations must inline into the kernels even at -O0, otherwise a
 // debug build passes every vector through memory.
 #define SMAX_INLINE inline __attribute__((always_inline))
-
-#if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
-#define SMAX_HAS_EXCEPTIONS 1
-#else
-#define SMAX_HAS_EXCEPTIONS 0
-#endif
 
 namespace smax {
 inline namespace SMAX_ABI {

@@ -2,6 +2,7 @@
 // one indirect call for all rows, under the kernels' floating-point environment.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <limits>
 #include <string>
@@ -33,6 +34,16 @@ executor executor_for(const softmax_options<T>& options) {
   return {options.threads, options.algorithm};
 }
 
+[[nodiscard]] inline bool check_algorithm(const char* fn, softmax_algorithm a) {
+  switch (a) {
+    case softmax_algorithm::automatic:
+    case softmax_algorithm::three_pass_reload:
+    case softmax_algorithm::two_pass_online: return true;
+  }
+  return report_error(std::string(fn) + ": options.algorithm = " + str(static_cast<std::size_t>(a)) +
+                      " is not a softmax_algorithm");
+}
+
 // A bias or keep view: x's columns, and 1 row, x's rows, or rows dividing x's.
 template <class M, class T>
 [[nodiscard]] bool check_broadcast(const char* fn, const char* name, const matrix_view<M>& mask,
@@ -54,11 +65,12 @@ template <class M, class T>
 template <class T>
 [[nodiscard]] bool prepare_transform(const char* fn, const softmax_options<T>& o, const matrix_view<const T>& x,
                                      const byte_range& out, logit_transform<T>& t) {
+  if (!check_algorithm(fn, o.algorithm)) return false;
   if (!(o.scale > 0.0 && o.scale < std::numeric_limits<double>::infinity())) {
-    return report_error(std::string(fn) + ": options.scale = " + std::to_string(o.scale) + " must be finite and > 0");
+    return report_error(std::string(fn) + ": options.scale = " + number(o.scale) + " must be finite and > 0");
   }
   if (!(o.softcap >= 0.0 && o.softcap < std::numeric_limits<double>::infinity())) {
-    return report_error(std::string(fn) + ": options.softcap = " + std::to_string(o.softcap) +
+    return report_error(std::string(fn) + ": options.softcap = " + number(o.softcap) +
                         " must be finite and >= 0 (0: off)");
   }
   if (o.softcap > 0.0 && sizeof(T) == sizeof(double)) {
@@ -142,6 +154,13 @@ void run_reduce(const char* fn, matrix_view<const T> x, Y* out, const softmax_op
     return;
   }
   if (x.rows == 0) return;
+  if (x.cols == 0) {
+    // Empty rows sum to zero. Answered here because a kernel would form each
+    // row's pointer, which is undefined for a null x or a stride too large to
+    // add to it (both valid when nothing is read).
+    std::fill_n(out, x.rows, static_cast<Y>(-std::numeric_limits<float>::infinity()));
+    return;
+  }
   const fp_env_guard guard;
   if constexpr (is_storage_type_v<T>) {
     staged_reduce<Op>(x.data, x.stride, out, x.rows, x.cols, executor_for(options), transform);
@@ -187,6 +206,9 @@ void run_backward_contiguous(const char* fn, const char* a_name, const T* a, con
   total = 0;
   if (!check_product(fn, a.outer, a.axis)) return false;
   if (!check_product(fn, a.outer * a.axis, a.inner)) return false;
+  // With axis == 0 the products above are 0, yet outer * inner results (one
+  // per reduced column) are still written: that count must fit too.
+  if (!check_product(fn, a.outer, a.inner)) return false;
   total = a.outer * a.axis * a.inner;
   return true;
 }
@@ -195,6 +217,7 @@ void run_backward_contiguous(const char* fn, const char* a_name, const T* a, con
 // on rows); threads and the algorithm are.
 template <class T>
 [[nodiscard]] bool check_no_transform(const char* fn, const softmax_options<T>& o) {
+  if (!check_algorithm(fn, o.algorithm)) return false;
   const bool transform = o.scale != 1.0 || o.softcap != 0.0 || o.bias.data != nullptr || o.bias.rows != 0 ||
                          o.keep.data != nullptr || o.keep.rows != 0 || o.causal;
   if (!transform) return true;

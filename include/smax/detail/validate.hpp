@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <string>
 #include <type_traits>
@@ -27,6 +28,14 @@ template <class T>
 using compute_type_t = std::conditional_t<is_kernel_type_v<T>, T, float>;
 
 inline std::string str(std::size_t v) { return std::to_string(v); }
+
+// Enough digits to tell any float apart, and exponents for tiny or huge
+// values (std::to_string would print 1e-9 as 0.000000).
+inline std::string number(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.9g", v);
+  return text;
+}
 
 template <class T>
 inline constexpr std::size_t kMaxElements = static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max()) /
