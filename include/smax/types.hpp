@@ -17,14 +17,17 @@
 // and from bit for bit. Define either macro to 0 to turn the interoperation
 // off, or to 1 for a compiler the detection below does not know.
 //  - _Float16: GCC 12+ and Clang 15+ on x86-64 (and AArch64) define the
-//    __FLT16_* macros exactly where the type exists (Clang 14 has none on x86).
+//    __FLT16_* macros exactly where the type exists (Clang 14 has none on x86),
+//    except GCC 12 on AArch64, which defines them in C++ too but accepts the
+//    type only in C (C++ support there came with GCC 13).
 //  - __bf16 as a value type: GCC 13+ defines the __BFLT16_* macros; Clang has
 //    no such macros, and its __bf16 is a usable value type on x86-64 from
 //    Clang 17 (before that it was storage-only or unsupported there).
 // C++23's std::float16_t and std::bfloat16_t are these same types in GCC
 // (decltype(0.0f16) and decltype(0.0bf16)); they are accepted under either name.
 #if !defined(SMAX_HAS_NATIVE_FLOAT16)
-#if defined(__FLT16_MAX__)
+#if defined(__FLT16_MAX__) && \
+    !(defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13 && !defined(__x86_64__) && !defined(__i386__))
 #define SMAX_HAS_NATIVE_FLOAT16 1
 #else
 #define SMAX_HAS_NATIVE_FLOAT16 0

@@ -16,6 +16,7 @@
 
 #include "../arch/convert_avx2.hpp"
 #include "../arch/convert_avx512.hpp"
+#include "../arch/convert_neon.hpp"
 #include "../arch/convert_scalar.hpp"
 #include "../arch/convert_sse2.hpp"
 #include "../isa.hpp"
@@ -33,6 +34,9 @@ inline void to_float(const bfloat16* in, float* out, std::size_t n) {
     case isa::avx2: return avx2::to_float(in, out, n);
     case isa::avx512: return avx512::to_float(in, out, n);
 #endif
+#if SMAX_ARCH_AARCH64
+    case isa::neon: return neon::to_float(in, out, n);
+#endif
     default: return scalar::to_float(in, out, n);
   }
 }
@@ -43,6 +47,9 @@ inline void to_float(const half* in, float* out, std::size_t n) {
     case isa::sse2: return sse2::to_float(in, out, n);
     case isa::avx2: return avx2::to_float(in, out, n);
     case isa::avx512: return avx512::to_float(in, out, n);
+#endif
+#if SMAX_ARCH_AARCH64
+    case isa::neon: return neon::to_float(in, out, n);
 #endif
     default: return scalar::to_float(in, out, n);
   }
@@ -55,6 +62,9 @@ inline void from_float(const float* in, bfloat16* out, std::size_t n) {
     case isa::avx2: return avx2::from_float(in, out, n);
     case isa::avx512: return avx512::from_float(in, out, n);  // AVX-512 BF16 when the CPU has it
 #endif
+#if SMAX_ARCH_AARCH64
+    case isa::neon: return neon::from_float(in, out, n);
+#endif
     default: return scalar::from_float(in, out, n);
   }
 }
@@ -65,6 +75,9 @@ inline void from_float(const float* in, half* out, std::size_t n) {
     case isa::sse2: return sse2::from_float(in, out, n);
     case isa::avx2: return avx2::from_float(in, out, n);
     case isa::avx512: return avx512::from_float(in, out, n);
+#endif
+#if SMAX_ARCH_AARCH64
+    case isa::neon: return neon::from_float(in, out, n);
 #endif
     default: return scalar::from_float(in, out, n);
   }

@@ -8,6 +8,7 @@
 
 #include "../arch/avx2.hpp"
 #include "../arch/avx512.hpp"
+#include "../arch/neon.hpp"
 #include "../arch/scalar.hpp"
 #include "../arch/sse2.hpp"
 #include "../error.hpp"
@@ -28,7 +29,7 @@ constexpr bool compiled(isa which) noexcept {
     case isa::sse2:
     case isa::avx2:
     case isa::avx512: return SMAX_ARCH_X86_64;
-    case isa::neon: return false;
+    case isa::neon: return SMAX_ARCH_AARCH64;
   }
   return false;
 }
@@ -110,6 +111,9 @@ typename Op::template fn<T> active_kernel() {
     case isa::sse2: return sse2::kernel<Op, T>();
     case isa::avx2: return avx2::kernel<Op, T>();
     case isa::avx512: return avx512::kernel<Op, T>();
+#endif
+#if SMAX_ARCH_AARCH64
+    case isa::neon: return neon::kernel<Op, T>();
 #endif
     default: return scalar::kernel<Op, T>();
   }
