@@ -14,11 +14,6 @@
 namespace smax_test {
 namespace {
 
-template <class T>
-const char* type_name() {
-  return sizeof(T) == sizeof(float) ? "float" : "double";
-}
-
 struct worst_element {
   double error = 0;
   std::size_t index = 0;

@@ -15,8 +15,6 @@
 namespace smax_test {
 namespace {
 
-constexpr std::size_t kMaxTail = 4 * 16 + 3;
-
 template <class T>
 bool same_bits(T a, T b) {
   return std::memcmp(&a, &b, sizeof a) == 0;

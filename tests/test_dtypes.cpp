@@ -25,11 +25,6 @@ namespace {
 using smax::bfloat16;
 using smax::half;
 
-template <class T>
-const char* type_name() {
-  return std::is_same_v<T, bfloat16> ? "bfloat16" : "half";
-}
-
 // Rows of a family, rounded to T; families whose values T cannot hold
 // (beyond half's range) are left out for half.
 template <class T>
@@ -64,7 +59,7 @@ real two_byte_error(T got, real exact) {
   return ulp_error<T>(got, exact);
 }
 
-const std::vector<std::size_t>& lengths() {
+const std::vector<std::size_t>& dtype_lengths() {
   static const std::vector<std::size_t> n = [] {
     std::vector<std::size_t> v;
     for (std::size_t k = 1; k <= 67; ++k) v.push_back(k);
@@ -78,7 +73,7 @@ TEMPLATE_TEST_CASE("two-byte softmax, log_softmax and logsumexp are within 1 ulp
                    half) {
   using T = TestType;
   for (family f : families_for<T>()) {
-    for (std::size_t n : lengths()) {
+    for (std::size_t n : dtype_lengths()) {
       const std::vector<T> x = make_two_byte<T>(f, n, n * 7 + 1);
       const std::vector<float> xf = widened(x);
       const reference_row ref = reference(xf.data(), n);

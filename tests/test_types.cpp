@@ -332,7 +332,7 @@ class page_guarded {
 
 // Lengths: every tail of the widest vector (16 floats, unrolled twice) and a
 // few long arrays with odd tails.
-std::vector<std::size_t> lengths() {
+std::vector<std::size_t> conversion_lengths() {
   std::vector<std::size_t> ns;
   for (std::size_t n = 0; n <= 67; ++n) ns.push_back(n);
   for (std::size_t n : {255u, 1000u, 4099u, 65543u}) ns.push_back(n);
@@ -472,7 +472,7 @@ void check_widening_arrays() {
     }
     // Every length, at a few starting codes so that tails see NaNs, infinities
     // and subnormals too.
-    for (std::size_t n : lengths()) {
+    for (std::size_t n : conversion_lengths()) {
       for (std::size_t start :
            {std::size_t{0}, std::size_t{0x7bf0}, std::size_t{0xfc00} - std::min<std::size_t>(n, 0xfc00)}) {
         if (start + n > codes.size()) continue;
@@ -506,7 +506,7 @@ void check_narrowing_arrays() {
       CHECK(out.guards_intact());
     }
     std::mt19937 rng(7);
-    for (std::size_t n : lengths()) {
+    for (std::size_t n : conversion_lengths()) {
       // A random window of the test floats, so that every kind of input shows
       // up in tails.
       const std::size_t start = std::uniform_int_distribution<std::size_t>(0, xs.size() - n)(rng);
@@ -552,7 +552,7 @@ TEST_CASE("float -> bfloat16 on AVX-512: the integer path and the AVX-512 BF16 p
       continue;
     }
     INFO((path == 0 ? "integer path" : "AVX-512 BF16 path"));
-    for (std::size_t n : lengths()) {
+    for (std::size_t n : conversion_lengths()) {
       if (n > xs.size()) continue;
       guarded_output<bfloat16> out(n);
       if (path == 0) {

@@ -8,9 +8,35 @@
 #include <sstream>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 namespace smax_test {
+
+// SMAX_TEST_QUICK=1 (set by the aarch64 preset, whose tests run under qemu
+// with long double emulated in software) keeps every tail length and edge
+// case but drops the longest rows and largest class counts, where the
+// reference dominates the run time.
+inline bool quick_run() {
+  static const bool quick = [] {
+    const char* v = std::getenv("SMAX_TEST_QUICK");
+    return v != nullptr && *v != '\0' && *v != '0';
+  }();
+  return quick;
+}
+
+// Longest row that still ends in every possible tail of the widest vector
+// (16 floats on AVX-512) unrolled four times.
+constexpr std::size_t kMaxTail = 4 * 16 + 3;
+
+template <class T>
+const char* type_name() {
+  if constexpr (std::is_same_v<T, float>) return "float";
+  if constexpr (std::is_same_v<T, double>) return "double";
+  if constexpr (std::is_same_v<T, smax::bfloat16>) return "bfloat16";
+  if constexpr (std::is_same_v<T, smax::half>) return "half";
+  return "?";
+}
 
 inline std::vector<std::string> split_list(const char* text) {
   std::vector<std::string> items;
