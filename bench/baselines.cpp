@@ -178,6 +178,7 @@ void register_naive() {
 void register_memcpy() {
   register_copy<float>();
   register_copy<double>();
+  register_two_byte_copies();
 }
 
 }  // namespace smax_bench

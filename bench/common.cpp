@@ -507,6 +507,258 @@ void register_entries(const std::string& contender, std::initializer_list<op> op
   }
 }
 
+// ------------------------------------------------------------ tensor groups
+
+namespace {
+
+struct group_info {
+  const char* op;
+  const char* dtype;
+  int order;  // entry_order::dtype: after float (0) and double (1)
+  bool rows;  // on kShapes, else on kAxisShapes
+};
+
+group_info info(group g) {
+  switch (g) {
+    case group::bf16: return {"softmax", "bf16", 2, true};
+    case group::f16: return {"softmax", "f16", 3, true};
+    case group::bf16_f32: return {"softmax", "bf16-f32", 4, true};
+    case group::axis: return {"softmax_axis", "f32", 5, false};
+    case group::axis_last: return {"softmax_axis_last", "f32", 5, false};
+  }
+  return {"unknown", "unknown", 9, true};
+}
+
+std::string tensor_name(const std::string& op_label, const char* dtype, const std::string& contender, tensor_shape s) {
+  return op_label + "/" + dtype + "/" + contender + "/" + std::to_string(s.outer) + "x" + std::to_string(s.axis) + "x" +
+         std::to_string(s.inner);
+}
+
+// Largest differences from smax's reference that count as agreement, as
+// |diff| <= relative * |reference| + absolute. Float: as the float row
+// entries. Two-byte results: two to four units in the last place (a peer that
+// rounds float's result once and smax, within one unit of the correctly
+// rounded value, may differ by two), plus a unit or two of the smallest
+// subnormal. A wrong axis, a lost max or a missing normalisation are far
+// outside.
+template <class Out>
+struct output_tolerance {
+  static constexpr double relative = 0.0, absolute = 1e-5;
+};
+template <>
+struct output_tolerance<smax::bfloat16> {
+  static constexpr double relative = 0x1p-6, absolute = 0x1p-133;
+};
+template <>
+struct output_tolerance<smax::half> {
+  static constexpr double relative = 0x1p-9, absolute = 0x1p-23;
+};
+
+// Bytes one softmax reads and writes.
+template <class In, class Out>
+std::int64_t tensor_bytes(tensor_shape s) {
+  return static_cast<std::int64_t>(s.size() * (sizeof(In) + sizeof(Out)));
+}
+
+// smax's softmax as a user calls it: the row form when the axis is last, the
+// tensor_axis form otherwise.
+template <class In, class Out>
+void smax_softmax(const In* x, Out* y, tensor_shape s) {
+  if (s.inner == 1) {
+    smax::softmax<In>(x, y, s.outer, s.axis);
+  } else {
+    smax::softmax<In>(x, y, smax::tensor_axis{s.outer, s.axis, s.inner});
+  }
+}
+
+}  // namespace
+
+template <class In, class Out>
+template <class U>
+void tensor_workspace<In, Out>::free_deleter<U>::operator()(U* p) const {
+  std::free(p);
+}
+
+template <class In, class Out>
+tensor_workspace<In, Out>::tensor_workspace(tensor_shape s) : dims_(s) {
+  const std::size_t n = s.size();
+  const auto slot_bytes = static_cast<std::size_t>(tensor_bytes<In, Out>(s));
+  const std::size_t slots = std::max<std::size_t>(1, (rotation_bytes() + slot_bytes - 1) / slot_bytes);
+  // Through float, so that the two-byte inputs are the float row entries'
+  // inputs rounded once.
+  buffer<In> first(allocate<In>(n));
+  normal_source source(kLogitSeed);
+  for (std::size_t i = 0; i < n; ++i) first[i] = static_cast<In>(static_cast<float>(source.next()));
+  inputs_.push_back(std::move(first));
+  for (std::size_t k = 1; k < slots; ++k) {
+    buffer<In> copy(allocate<In>(n));
+    std::memcpy(static_cast<void*>(copy.get()), inputs_[0].get(), n * sizeof(In));
+    inputs_.push_back(std::move(copy));
+  }
+  for (std::size_t k = 0; k < slots; ++k) outputs_.emplace_back(allocate<Out>(n));
+}
+
+template <class In, class Out>
+tensor_workspace<In, Out>& tensor_workspace<In, Out>::get(tensor_shape s) {
+  static std::unique_ptr<tensor_workspace> current;
+  if (!current || current->dims_.outer != s.outer || current->dims_.axis != s.axis || current->dims_.inner != s.inner) {
+    current.reset();  // free the old buffers before the new ones take memory
+    current.reset(new tensor_workspace(s));
+  }
+  return *current;
+}
+
+template <class In, class Out>
+const std::vector<float>& tensor_workspace<In, Out>::reference() {
+  if (reference_.empty() && dims_.size() > 0) {
+    const smax::scoped_isa fastest(smax::available_isas().back());
+    buffer<Out> y(allocate<Out>(dims_.size()));
+    smax_softmax(input(0), y.get(), dims_);
+    reference_.assign(dims_.size(), 0.0f);
+    for (std::size_t i = 0; i < dims_.size(); ++i) reference_[i] = static_cast<float>(y[i]);
+  }
+  return reference_;
+}
+
+template <class In, class Out>
+void tensor_workspace<In, Out>::poison() {
+  const Out nan = static_cast<Out>(std::numeric_limits<float>::quiet_NaN());
+  std::fill(output(0), output(0) + dims_.size(), nan);
+}
+
+template <class In, class Out>
+std::string tensor_workspace<In, Out>::disagreement() {
+  constexpr double relative = output_tolerance<Out>::relative, absolute = output_tolerance<Out>::absolute;
+  const std::vector<float>& expected = reference();
+  const Out* got = output(0);
+  // The difference in units of the allowed one: above 1 disagrees.
+  double worst = 0.0;
+  std::size_t worst_at = 0;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const double want = expected[i];
+    const double excess =
+        std::fabs(static_cast<double>(static_cast<float>(got[i])) - want) / (relative * std::fabs(want) + absolute);
+    // Written so that a NaN on either side counts as the worst difference.
+    if (!(excess <= worst)) {
+      worst = std::isnan(excess) ? std::numeric_limits<double>::infinity() : excess;
+      worst_at = i;
+      if (std::isnan(excess)) break;
+    }
+  }
+  if (worst <= 1.0) return {};
+
+  // The exact value at that place tells the reader which side is off.
+  const std::size_t inner = dims_.inner, axis = dims_.axis;
+  const std::size_t o = worst_at / (axis * inner), a = worst_at / inner % axis, j = worst_at % inner;
+  const In* x = input(0) + o * axis * inner + j;
+  long double m = -std::numeric_limits<long double>::infinity(), sum = 0;
+  for (std::size_t c = 0; c < axis; ++c) m = std::max<long double>(m, static_cast<float>(x[c * inner]));
+  for (std::size_t c = 0; c < axis; ++c)
+    sum += std::exp(static_cast<long double>(static_cast<float>(x[c * inner])) - m);
+  const long double exact = std::exp(static_cast<long double>(static_cast<float>(x[a * inner])) - m) / sum;
+  const double diff = std::fabs(static_cast<double>(static_cast<float>(got[worst_at])) - expected[worst_at]);
+  char text[320];
+  std::snprintf(text, sizeof text,
+                "disagrees with smax: |diff| = %.3g (%.3g x the limit %.0e x |smax| + %.0e) at [%zu, %zu, %zu]: "
+                "%.9g, smax %.9g, exact %.9g",
+                diff, worst, relative, absolute, o, a, j, static_cast<double>(static_cast<float>(got[worst_at])),
+                static_cast<double>(expected[worst_at]), static_cast<double>(exact));
+  return text;
+}
+
+namespace {
+
+// The body of every tensor-group entry, as run_entry is of the row entries.
+template <class In, class Out>
+void run_tensor_entry(benchmark::State& state, const std::string& entry, tensor_shape s,
+                      const tensor_preparer<In, Out>& prepare, on_disagreement policy) {
+  tensor_workspace<In, Out>& ws = tensor_workspace<In, Out>::get(s);
+  call run;
+  try {
+    run = prepare(ws);
+  } catch (const std::exception& e) {
+    state.SkipWithError((std::string("setup failed: ") + e.what()).c_str());
+    return;
+  }
+
+  if (policy != on_disagreement::unchecked) {
+    const std::string& verdict = checked(entry, [&] {
+      ws.poison();
+      run(0);
+      return ws.disagreement();
+    });
+    if (!verdict.empty() && policy == on_disagreement::skip) {
+      state.SkipWithError(verdict.c_str());
+      return;
+    }
+    if (!verdict.empty()) state.SetLabel("inaccurate: " + verdict);
+  }
+
+  const std::size_t slots = ws.slots();
+  std::size_t slot = 0;
+  for (auto _ : state) {
+    run(slot);
+    benchmark::ClobberMemory();
+    slot = slot + 1 == slots ? 0 : slot + 1;
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(s.size()));
+  state.SetBytesProcessed(state.iterations() * tensor_bytes<In, Out>(s));
+}
+
+template <class T>
+void register_two_byte_copy(group g) {
+  const group_info about = info(g);
+  for (std::size_t k = 0; k < std::size(kShapes); ++k) {
+    const shape rows = kShapes[k];
+    const tensor_shape s{rows.rows, rows.cols, 1};
+    const tensor_preparer<T, T> prepare = [](tensor_workspace<T, T>& ws) -> call {
+      const std::size_t bytes = ws.dims().size() * sizeof(T);
+      return
+          [&ws, bytes](std::size_t slot) { std::memcpy(static_cast<void*>(ws.output(slot)), ws.input(slot), bytes); };
+    };
+    // Sorted with the first entry of its shape, so it runs on the same workspace.
+    const std::string name = entry_name("copy", about.dtype, "memcpy", rows);
+    queue_entry(name, {about.order, k, -1}, [=](benchmark::State& state) {
+      run_tensor_entry<T, T>(state, name, s, prepare, on_disagreement::unchecked);
+    });
+  }
+}
+
+}  // namespace
+
+template <class In, class Out>
+void register_group(group g, const std::string& contender, const tensor_preparer<In, Out>& prepare,
+                    on_disagreement policy) {
+  if (!wanted(contender)) return;
+  const group_info about = info(g);
+  // The middle-axis entries of a shape run just before their axis-last twins,
+  // in the same state of the machine; the workspace is rebuilt once between.
+  const int op_order = g == group::axis_last ? 1 : 0;
+  if (about.rows) {
+    for (std::size_t k = 0; k < std::size(kShapes); ++k) {
+      const shape rows = kShapes[k];
+      const tensor_shape s{rows.rows, rows.cols, 1};
+      const std::string name = entry_name(about.op, about.dtype, contender, rows);
+      queue_entry(name, {about.order, k, op_order},
+                  [=](benchmark::State& state) { run_tensor_entry<In, Out>(state, name, s, prepare, policy); });
+    }
+    return;
+  }
+  for (std::size_t k = 0; k < std::size(kAxisShapes); ++k) {
+    const tensor_shape named = kAxisShapes[k];
+    const tensor_shape s = g == group::axis_last ? tensor_shape{named.outer * named.inner, named.axis, 1} : named;
+    const std::string name = tensor_name(about.op, about.dtype, contender, named);
+    queue_entry(name, {about.order, k, op_order},
+                [=](benchmark::State& state) { run_tensor_entry<In, Out>(state, name, s, prepare, policy); });
+  }
+}
+
+void register_two_byte_copies() {
+  if (!wanted("memcpy")) return;
+  register_two_byte_copy<smax::bfloat16>(group::bf16);
+  register_two_byte_copy<smax::half>(group::f16);
+}
+
 void add_context(const std::string& key, const std::string& value) { benchmark::AddCustomContext(key, value); }
 
 template class workspace<float>;
@@ -519,5 +771,19 @@ template void register_entries<float>(const std::string&, std::initializer_list<
                                       const std::function<preparer<float>(op)>&, on_disagreement);
 template void register_entries<double>(const std::string&, std::initializer_list<op>,
                                        const std::function<preparer<double>(op)>&, on_disagreement);
+
+template class tensor_workspace<smax::bfloat16, smax::bfloat16>;
+template class tensor_workspace<smax::half, smax::half>;
+template class tensor_workspace<smax::bfloat16, float>;
+template class tensor_workspace<float, float>;
+template void register_group<smax::bfloat16, smax::bfloat16>(group, const std::string&,
+                                                             const tensor_preparer<smax::bfloat16, smax::bfloat16>&,
+                                                             on_disagreement);
+template void register_group<smax::half, smax::half>(group, const std::string&,
+                                                     const tensor_preparer<smax::half, smax::half>&, on_disagreement);
+template void register_group<smax::bfloat16, float>(group, const std::string&,
+                                                    const tensor_preparer<smax::bfloat16, float>&, on_disagreement);
+template void register_group<float, float>(group, const std::string&, const tensor_preparer<float, float>&,
+                                           on_disagreement);
 
 }  // namespace smax_bench

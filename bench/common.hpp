@@ -13,6 +13,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <smax/types.hpp>
 #include <string>
 #include <vector>
 
@@ -208,6 +209,99 @@ void queue_entry(const std::string& name, entry_order order, std::function<void(
 
 // Hands the queued entries to Google Benchmark, in order.
 void register_queued();
+
+// ---------------------------------------------------------------------------
+// Softmax groups besides the row forms of float and double, in the same
+// "<op>/<dtype>/<contender>/<shape>" scheme:
+//   softmax/bf16/...           bfloat16 in and out, on kShapes (rows x cols)
+//   softmax/f16/...            IEEE half in and out, on kShapes
+//   softmax/bf16-f32/...       bfloat16 in, float out (what a loss reads), on kShapes
+//   copy/bf16/memcpy/..., copy/f16/memcpy/...   the bytes of one two-byte call
+//   softmax_axis/f32/...       float, along the middle dimension of an
+//                              outer x axis x inner tensor, on kAxisShapes, named
+//                              <outer>x<axis>x<inner>
+//   softmax_axis_last/f32/...  the same sizes and names with the axis last:
+//                              outer * inner contiguous rows of `axis` elements,
+//                              the row form. The same element count and softmax
+//                              lengths, so the ratio of the two is what a middle
+//                              axis costs.
+// report.py puts the two-byte groups next to softmax/f32 of the same shape and
+// ISA, and each middle-axis entry next to its axis-last twin.
+
+// The sizes of softmax along the middle dimension: (batch, classes, positions)
+// logits as PyTorch's losses take them; 8 heads of scores over 4096 keys kept
+// keys-first for 64 queries; 128 channels of 1000 positions (an NCL feature
+// map). One to two million elements each, as 1024x1000 and 64x32000 in
+// kShapes.
+struct tensor_shape {
+  std::size_t outer;
+  std::size_t axis;
+  std::size_t inner;
+  std::size_t size() const { return outer * axis * inner; }
+};
+inline constexpr tensor_shape kAxisShapes[] = {{32, 1000, 32}, {8, 4096, 64}, {16, 128, 1000}};
+
+enum class group {
+  bf16,       // softmax/bf16
+  f16,        // softmax/f16
+  bf16_f32,   // softmax/bf16-f32
+  axis,       // softmax_axis/f32
+  axis_last,  // softmax_axis_last/f32
+};
+
+// Inputs and outputs of one group on one tensor, as workspace<T> keeps them
+// for the row entries: rotating copies of one standard normal input (the
+// float row entries' logits, rounded to In), a reference computed once
+// by smax on its fastest ISA, and the check against it. dims() is the tensor
+// as laid out in memory: inner == 1 for the row groups and softmax_axis_last.
+template <class In, class Out>
+class tensor_workspace {
+ public:
+  static tensor_workspace& get(tensor_shape s);
+
+  tensor_shape dims() const { return dims_; }
+  std::size_t slots() const { return inputs_.size(); }
+  const In* input(std::size_t slot) const { return inputs_[slot].get(); }
+  Out* output(std::size_t slot) const { return outputs_[slot].get(); }
+
+  void poison();
+  // Empty when output(0) agrees with the reference within the tolerance of
+  // Out, else a message naming the largest difference.
+  std::string disagreement();
+
+ private:
+  template <class U>
+  struct free_deleter {
+    void operator()(U* p) const;
+  };
+  template <class U>
+  using buffer = std::unique_ptr<U[], free_deleter<U>>;
+
+  explicit tensor_workspace(tensor_shape s);
+  const std::vector<float>& reference();
+
+  tensor_shape dims_;
+  std::vector<buffer<In>> inputs_;
+  std::vector<buffer<Out>> outputs_;
+  std::vector<float> reference_;  // Out's values, exactly, as float
+};
+
+// Builds the call of a contender for one tensor_workspace (see preparer).
+template <class In, class Out>
+using tensor_preparer = std::function<call(tensor_workspace<In, Out>&)>;
+
+// Queues the group's entries of one contender, one per shape (kShapes for the
+// two-byte groups, kAxisShapes for the others), unless SMAX_BENCH_CONTENDERS
+// leaves the contender out. In and Out must be the group's types:
+//   bf16: bfloat16, bfloat16; f16: half, half; bf16_f32: bfloat16, float;
+//   axis, axis_last: float, float.
+template <class In, class Out>
+void register_group(group g, const std::string& contender, const tensor_preparer<In, Out>& prepare,
+                    on_disagreement policy = on_disagreement::skip);
+
+// copy/bf16/memcpy and copy/f16/memcpy on kShapes: the bytes of one two-byte
+// softmax. Called by register_memcpy.
+void register_two_byte_copies();
 
 // The contenders, one register function each; main() calls those compiled in.
 void register_smax();

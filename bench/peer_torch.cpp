@@ -1,7 +1,9 @@
 // libtorch's CPU kernels called through ATen on tensors that wrap the shared
 // buffers: at::_softmax_out, at::_log_softmax_out, at::logsumexp_out; for the
 // training ops, the kernels that autograd runs for cross_entropy, softmax,
-// log_softmax and logsumexp, called directly in their out= forms.
+// log_softmax and logsumexp, called directly in their out= forms; for the
+// tensor groups (two-byte data, a middle axis), at::_softmax_out on bf16, half
+// and float tensors.
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
 #include <ATen/core/Reduction.h>
@@ -19,12 +21,14 @@
 #include <ATen/ops/nll_loss_forward.h>
 #include <ATen/ops/ones.h>
 #include <ATen/ops/sub.h>
+#include <ATen/ops/zeros.h>
 #include <torch/csrc/api/include/torch/version.h>
 
 #include <cctype>
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "common.hpp"
@@ -139,6 +143,84 @@ preparer<T> torch_op(op which) {
   };
 }
 
+template <class T>
+constexpr at::ScalarType scalar_type() {
+  if constexpr (std::is_same_v<T, smax::bfloat16>) return at::kBFloat16;
+  if constexpr (std::is_same_v<T, smax::half>) return at::kHalf;
+  return at::kFloat;
+}
+
+// Empty when libtorch's CPU softmax takes `type`, else why not: libtorch 1.13
+// has no CPU softmax kernel for half, and a group it cannot run is left out
+// (and named in the context) rather than listed as failed entries.
+std::string softmax_unsupported(at::ScalarType type) {
+  try {
+    (void)at::_softmax(at::zeros({2, 8}, at::TensorOptions().dtype(type)), 1, false);
+    return {};
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    return what.substr(0, what.find('\n'));
+  }
+}
+
+// One per slot, viewing the workspace.
+struct tensor_views {
+  std::vector<at::Tensor> in, out;
+  at::Tensor converted;  // bf16 -> float: x as float, shared by the slots
+};
+
+// The tensor groups: at::_softmax_out along dim 1 of the buffers seen as
+// (outer, axis) when the axis is last, which runs the last-dim kernel the row
+// entries time, or as (outer, axis, inner).
+template <class In, class Out>
+tensor_preparer<In, Out> torch_softmax() {
+  return [](tensor_workspace<In, Out>& ws) -> call {
+    const tensor_shape s = ws.dims();
+    const auto outer = static_cast<std::int64_t>(s.outer), axis = static_cast<std::int64_t>(s.axis),
+               inner = static_cast<std::int64_t>(s.inner);
+    const std::vector<std::int64_t> sizes =
+        s.inner == 1 ? std::vector<std::int64_t>{outer, axis} : std::vector<std::int64_t>{outer, axis, inner};
+    const auto in_options = at::TensorOptions().dtype(scalar_type<In>());
+    const auto out_options = at::TensorOptions().dtype(scalar_type<Out>());
+    auto t = std::make_shared<tensor_views>();
+    for (std::size_t k = 0; k < ws.slots(); ++k) {
+      t->in.push_back(view(ws.input(k), sizes, in_options));
+      t->out.push_back(at::from_blob(ws.output(k), sizes, out_options));
+    }
+    if constexpr (std::is_same_v<In, Out>) {
+      return [t](std::size_t k) { at::_softmax_out(t->out[k], t->in[k], 1, false); };
+    } else {
+      // The CPU kernels have no bf16-in, float-out form (half_to_float is
+      // CUDA's): softmax(x, dim, dtype=float) converts x to a new float tensor
+      // and runs the float kernel on it. The conversion's tensor, allocated
+      // per call there, is made once here: torch's best case.
+      t->converted = at::empty(sizes, out_options);
+      return [t](std::size_t k) {
+        t->converted.copy_(t->in[k]);
+        at::_softmax_out(t->out[k], t->converted, 1, false);
+      };
+    }
+  };
+}
+
+void register_torch_groups(const std::string& contender) {
+  const std::pair<at::ScalarType, const char*> two_byte[] = {{at::kBFloat16, "bf16"}, {at::kHalf, "f16"}};
+  bool runs[2] = {};
+  for (int i = 0; i < 2; ++i) {
+    const std::string why = softmax_unsupported(two_byte[i].first);
+    runs[i] = why.empty();
+    add_context(std::string("torch_softmax_") + two_byte[i].second, runs[i] ? "supported" : "unsupported: " + why);
+  }
+  if (runs[0]) {
+    register_group<smax::bfloat16, smax::bfloat16>(group::bf16, contender,
+                                                   torch_softmax<smax::bfloat16, smax::bfloat16>());
+    register_group<smax::bfloat16, float>(group::bf16_f32, contender, torch_softmax<smax::bfloat16, float>());
+  }
+  if (runs[1]) register_group<smax::half, smax::half>(group::f16, contender, torch_softmax<smax::half, smax::half>());
+  register_group<float, float>(group::axis, contender, torch_softmax<float, float>());
+  register_group<float, float>(group::axis_last, contender, torch_softmax<float, float>());
+}
+
 }  // namespace
 
 void register_torch() {
@@ -153,6 +235,7 @@ void register_torch() {
   add_context("torch_capability", cap.empty() ? "unknown" : cap);
   register_entries<float>(contender, kOps, torch_op<float>);
   register_entries<double>(contender, kOps, torch_op<double>);
+  register_torch_groups(contender);
 }
 
 }  // namespace smax_bench

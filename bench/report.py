@@ -12,7 +12,11 @@ the naive loop nor memcpy) and to memcpy of the same bytes. The training ops
 (cross-entropy, its fused loss and gradient, the backward passes) follow, then
 the two cross-entropy targets of issue 4: the forward's speed over libtorch's
 (at least 2x) and the fused call's time over smax's own softmax on the same
-shape and ISA (at most 1.2). Writes the same as markdown with the run's date,
+shape and ISA (at most 1.2). Then, as tables of their own, softmax on two-byte
+data (bf16 and f16 in and out, bf16 in and float out) with each contender's
+speed over its own float softmax on the same shape, and softmax along the
+middle axis of a 3-d tensor with its speed over the same sizes with the axis
+last. Writes the same as markdown with the run's date,
 CPU, compiler and command, and draws throughput against row length per
 contender with gnuplot, one panel per op and dtype: the forward ops in the
 --png file, the training ops in a second one named after it
@@ -35,6 +39,8 @@ TRAINING_OPS = ["cross_entropy", "cross_entropy_fused", "softmax_backward", "log
 CE_FORWARD_TARGET = 2.0  # smax's cross-entropy forward over libtorch's, at least
 FUSED_TARGET = 1.2  # fused forward+backward time over smax's softmax time, at most
 DTYPES = ["f32", "f64"]
+TWO_BYTE_DTYPES = ["bf16", "f16", "bf16-f32"]  # softmax/<dtype>/...: bf16, half in and out; bf16 in, float out
+AXIS_OP, AXIS_LAST_OP = "softmax_axis", "softmax_axis_last"  # f32, shapes outer x axis x inner
 ISA_RANK = ["avx512", "avx2", "sse2", "neon", "scalar"]  # fastest first
 PEER_RANK = ["onednn", "xnnpack", "torch", "eigen"]
 
@@ -59,16 +65,17 @@ class Entry:
 
 
 def parse_name(run_name):
-    """'softmax/f32/smax-avx512/64x32000' -> (op, dtype, contender, (rows, cols))."""
+    """'softmax/f32/smax-avx512/64x32000' -> (op, dtype, contender, (rows, cols));
+    'softmax_axis/f32/torch-avx2/32x1000x32' -> (..., (outer, axis, inner))."""
     parts = run_name.split("/")
     if parts and parts[-1] in ("real_time", "manual_time"):
         parts = parts[:-1]
-    if len(parts) != 4 or "x" not in parts[3]:
+    if len(parts) != 4:
         return None
-    rows, _, cols = parts[3].partition("x")
-    if not (rows.isdigit() and cols.isdigit()):
+    sizes = parts[3].split("x")
+    if len(sizes) not in (2, 3) or not all(n.isdigit() for n in sizes):
         return None
-    return parts[0], parts[1], parts[2], (int(rows), int(cols))
+    return parts[0], parts[1], parts[2], tuple(int(n) for n in sizes)
 
 
 def load(paths):
@@ -129,7 +136,7 @@ def is_peer(name):
 
 
 def shape_text(shape):
-    return "%dx%d" % shape
+    return "x".join(str(n) for n in shape)
 
 
 def gps(value):
@@ -183,19 +190,20 @@ class Tables:
             flags.append(self.note("CPU time exceeds wall time: more than one thread ran"))
         return text + ("" if not flags else " " + " ".join(flags))
 
-    def render(self, op, dtype):
+    def render(self, op, dtype, heading="##", units="rows x cols"):
         keys = [k for k in self.entries if k[0] == op and k[1] == dtype]
         if not keys:
             return None
         shapes = sorted({k[3] for k in keys}, key=lambda s: (s[1], s[0]))
         contenders = sorted({k[2] for k in keys}, key=contender_rank)
-        if any(("copy", dtype, "memcpy", s) in self.entries for s in shapes):
+        has_copy = any(("copy", dtype, "memcpy", s) in self.entries for s in shapes)
+        if has_copy:
             contenders.append("memcpy")
         smax = [c for c in contenders if c.startswith("smax-")]
         peers = [c for c in contenders if is_peer(c)]
 
-        out = ["## %s, %s" % (op, dtype), "",
-               "G elements/s (rows x cols per second), median of repetitions; higher is better.", ""]
+        out = ["%s %s, %s" % (heading, op, dtype), "",
+               "G elements/s (%s per second), median of repetitions; higher is better." % units, ""]
         out.append("| shape | " + " | ".join(contenders) + " |")
         out.append("|---" * (len(contenders) + 1) + "|")
         for s in shapes:
@@ -208,7 +216,8 @@ class Tables:
         for c in smax:
             if peers:
                 header.append("%s ÷ best peer" % c)
-            header.append("%s ÷ memcpy" % c)
+            if has_copy:
+                header.append("%s ÷ memcpy" % c)
         out.append("| " + " | ".join(header) + " |")
         out.append("|---" * len(header) + "|")
         lowest = [None] * (len(header) - 2)
@@ -226,7 +235,7 @@ class Tables:
             for c in smax:
                 e = self.get(op, dtype, c, s)
                 v = e.value() if e and not e.error else None
-                bases = ([best] if peers else []) + [copy_v]
+                bases = ([best] if peers else []) + ([copy_v] if has_copy else [])
                 for base in bases:
                     ratio = v / base if v and base else None
                     row.append("%.2fx" % ratio if ratio else "—")
@@ -304,6 +313,92 @@ class Tables:
         out.append("| highest | " + " | ".join("%.2f" % r if r else "—" for r in highest) + " |")
         out.append("")
         return "\n".join(out)
+
+    def speed_over(self, title, pairs, shapes):
+        """A table of items/s ratios, one column per (label, numerator key, denominator key) of `pairs`;
+        keys are (op, dtype, contender) and take each shape of `shapes`."""
+        if not pairs or not shapes:
+            return None
+        out = [title, ""]
+        out.append("| shape | " + " | ".join(label for label, _, _ in pairs) + " |")
+        out.append("|---" * (len(pairs) + 1) + "|")
+        lowest, highest = [None] * len(pairs), [None] * len(pairs)
+        for s in shapes:
+            row = [shape_text(s)]
+            for i, (_, num, den) in enumerate(pairs):
+                top, bottom = self.value(*num, s), self.value(*den, s)
+                ratio = top / bottom if top and bottom else None
+                row.append("%.2fx" % ratio if ratio else "—")
+                if ratio:
+                    lowest[i] = ratio if lowest[i] is None else min(lowest[i], ratio)
+                    highest[i] = ratio if highest[i] is None else max(highest[i], ratio)
+            out.append("| " + " | ".join(row) + " |")
+        for name, values in (("lowest", lowest), ("highest", highest)):
+            out.append("| %s | " % name + " | ".join("%.2fx" % r if r else "—" for r in values) + " |")
+        out.append("")
+        return "\n".join(out)
+
+    def contenders_of(self, op, dtype):
+        return sorted({k[2] for k in self.entries if k[0] == op and k[1] == dtype}, key=contender_rank)
+
+    def two_byte(self, ctx):
+        """softmax on bf16 and f16: the usual tables per dtype, then each contender's speed over its own
+        float softmax on the same shape (same ISA for smax, same CPU capability for libtorch)."""
+        parts = []
+        for dt in TWO_BYTE_DTYPES:
+            table = self.render("softmax", dt, heading="###")
+            if not table:
+                continue
+            parts.append(table)
+            both = [c for c in self.contenders_of("softmax", dt) if c in self.contenders_of("softmax", "f32")]
+            pairs = [("%s ÷ its f32" % c, ("softmax", dt, c), ("softmax", "f32", c)) for c in both]
+            ratios = self.speed_over("### softmax, %s: speed over the same contender's f32 softmax, same shape "
+                                     "(above 1: faster than float)" % dt, pairs, self.shapes("softmax", dt))
+            if ratios:
+                parts.append(ratios)
+            elif not both:
+                parts.append("(no softmax/f32 entries in these runs to compare with: run them too, e.g. "
+                             "--benchmark_filter='^softmax/(f32|bf16|f16|bf16-f32)/')\n")
+        if not parts:
+            return None
+        text = ["bf16 and f16: two-byte logits in, two-byte probabilities out; bf16-f32: bf16 logits in, float "
+                "probabilities out. The inputs are the f32 entries' logits rounded to the type; items are elements, "
+                "bytes 2 in and 2 (or 4) out per element. libtorch has no CPU kernel with bf16 in and float out: its "
+                "bf16-f32 entries convert x to float (into a tensor made once) and run the float kernel, as "
+                "softmax(x, dim, dtype=float) does."]
+        for dt in ("bf16", "f16"):
+            support = ctx.get("torch_softmax_" + dt, "")
+            if support.startswith("unsupported"):
+                text.append("libtorch %s softmax: %s (no entries)." % (dt, support))
+        return "\n".join(["## softmax on two-byte data", "", " ".join(text), ""] + parts)
+
+    def middle_axis(self):
+        """softmax along the middle axis of outer x axis x inner, next to the same sizes with the axis last."""
+        parts = [t for t in (self.render(AXIS_OP, "f32", heading="###", units="outer x axis x inner"),
+                             self.render(AXIS_LAST_OP, "f32", heading="###", units="outer x axis x inner"))
+                 if t]
+        if not parts:
+            return None
+        both = [c for c in self.contenders_of(AXIS_OP, "f32") if c in self.contenders_of(AXIS_LAST_OP, "f32")]
+        pairs = [("%s middle ÷ last" % c, (AXIS_OP, "f32", c), (AXIS_LAST_OP, "f32", c)) for c in both]
+        ratios = self.speed_over("### softmax along the middle axis: speed over the same contender with the axis "
+                                 "last (1: a middle axis costs nothing)", pairs, self.shapes(AXIS_OP, "f32"))
+        if ratios:
+            parts.append(ratios)
+        intro = ["## softmax along a middle axis", "",
+                 "%s: f32 softmax along dim 1 of a contiguous outer x axis x inner tensor (smax::tensor_axis; "
+                 "libtorch's _softmax with dim=1). %s: the same element count and softmax lengths with the axis "
+                 "last, (outer * inner) rows of axis elements, the row form. Shapes are named outer x axis x inner "
+                 "in both." % (AXIS_OP, AXIS_LAST_OP), ""]
+        return "\n".join(intro + parts)
+
+
+def merged_context(contexts):
+    ctx = {}
+    for _, c in contexts:
+        for k, v in c.items():
+            ctx.setdefault(k, v)
+    return ctx
 
 
 def context_lines(contexts, command, notes, training=False):
@@ -462,6 +557,9 @@ def main():
     targets = [t for dt in DTYPES for t in (tables.ce_forward_vs_torch(dt), tables.fused_vs_softmax(dt)) if t]
     if targets:
         body.append("\n".join(["## cross-entropy targets (issue 4)", ""] + targets))
+    for section in (tables.two_byte(merged_context(contexts)), tables.middle_axis()):
+        if section:
+            body.append(section)
     has_training = any(k[0] in TRAINING_OPS for k in entries)
     lines = context_lines(contexts, args.command, notes, has_training)
     if args.png:

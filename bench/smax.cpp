@@ -55,6 +55,31 @@ void register_isa(smax::isa path) {
                       [path](op which) { return smax_op<T>(which, path); });
 }
 
+// The tensor groups (see common.hpp): the row form where the axis is last,
+// as a user calls it, the tensor_axis form otherwise.
+template <class In, class Out>
+tensor_preparer<In, Out> smax_softmax(smax::isa path) {
+  return [path](tensor_workspace<In, Out>& ws) -> call {
+    auto pick = std::make_shared<smax::scoped_isa>(path);
+    const tensor_shape s = ws.dims();
+    if (s.inner == 1) {
+      return [pick, &ws, s](std::size_t k) { smax::softmax<In>(ws.input(k), ws.output(k), s.outer, s.axis); };
+    }
+    const smax::tensor_axis along{s.outer, s.axis, s.inner};
+    return [pick, &ws, along](std::size_t k) { smax::softmax<In>(ws.input(k), ws.output(k), along); };
+  };
+}
+
+void register_groups(smax::isa path) {
+  const std::string contender = std::string("smax-") + smax::isa_name(path);
+  register_group<smax::bfloat16, smax::bfloat16>(group::bf16, contender,
+                                                 smax_softmax<smax::bfloat16, smax::bfloat16>(path));
+  register_group<smax::half, smax::half>(group::f16, contender, smax_softmax<smax::half, smax::half>(path));
+  register_group<smax::bfloat16, float>(group::bf16_f32, contender, smax_softmax<smax::bfloat16, float>(path));
+  register_group<float, float>(group::axis, contender, smax_softmax<float, float>(path));
+  register_group<float, float>(group::axis_last, contender, smax_softmax<float, float>(path));
+}
+
 }  // namespace
 
 void register_smax() {
@@ -63,6 +88,7 @@ void register_smax() {
   for (auto it = paths.rbegin(); it != paths.rend(); ++it) {
     register_isa<float>(*it);
     register_isa<double>(*it);
+    register_groups(*it);
   }
 }
 
