@@ -15,6 +15,24 @@
 #define SMAX_ARCH_AARCH64 0
 #endif
 
+// The SIMD paths compiled in: by default every one the architecture has.
+// Defining one to 0 (e.g. -DSMAX_WITH_SSE2=0) leaves its kernels out of every
+// translation unit, for smaller binaries and faster builds; available_isas()
+// then omits it. Use the same settings in every unit of a program. The
+// scalar path is always there.
+#if !defined(SMAX_WITH_SSE2)
+#define SMAX_WITH_SSE2 SMAX_ARCH_X86_64
+#endif
+#if !defined(SMAX_WITH_AVX2)
+#define SMAX_WITH_AVX2 SMAX_ARCH_X86_64
+#endif
+#if !defined(SMAX_WITH_AVX512)
+#define SMAX_WITH_AVX512 SMAX_ARCH_X86_64
+#endif
+#if !defined(SMAX_WITH_NEON)
+#define SMAX_WITH_NEON SMAX_ARCH_AARCH64
+#endif
+
 #if !defined(__GNUC__) && !defined(__clang__)
 #error "smax needs GCC or Clang (it relies on per-function target attributes)"
 #endif

@@ -26,10 +26,10 @@ inline constexpr isa kAllIsas[] = {isa::scalar, isa::sse2, isa::avx2, isa::avx51
 constexpr bool compiled(isa which) noexcept {
   switch (which) {
     case isa::scalar: return true;
-    case isa::sse2:
-    case isa::avx2:
-    case isa::avx512: return SMAX_ARCH_X86_64;
-    case isa::neon: return SMAX_ARCH_AARCH64;
+    case isa::sse2: return SMAX_ARCH_X86_64 && SMAX_WITH_SSE2;
+    case isa::avx2: return SMAX_ARCH_X86_64 && SMAX_WITH_AVX2;
+    case isa::avx512: return SMAX_ARCH_X86_64 && SMAX_WITH_AVX512;
+    case isa::neon: return SMAX_ARCH_AARCH64 && SMAX_WITH_NEON;
   }
   return false;
 }
@@ -108,11 +108,17 @@ template <class Op, class T>
 typename Op::template fn<T> active_kernel() {
   switch (current_isa()) {
 #if SMAX_ARCH_X86_64
+#if SMAX_WITH_SSE2
     case isa::sse2: return sse2::kernel<Op, T>();
+#endif
+#if SMAX_WITH_AVX2
     case isa::avx2: return avx2::kernel<Op, T>();
+#endif
+#if SMAX_WITH_AVX512
     case isa::avx512: return avx512::kernel<Op, T>();
 #endif
-#if SMAX_ARCH_AARCH64
+#endif
+#if SMAX_ARCH_AARCH64 && SMAX_WITH_NEON
     case isa::neon: return neon::kernel<Op, T>();
 #endif
     default: return scalar::kernel<Op, T>();
