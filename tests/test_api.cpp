@@ -17,7 +17,7 @@ namespace {
 
 template <class T>
 bool same_bits(T a, T b) {
-  return std::memcmp(&a, &b, sizeof a) == 0;
+  return same_bytes(&a, &b, sizeof a);
 }
 
 // Row r of a strided call must equal the 1-D call on that row, bit for bit:

@@ -109,8 +109,8 @@ TEMPLATE_TEST_CASE("softmax, log_softmax and logsumexp along any axis match the 
       smax::softmax_options<T> three;
       three.threads = 3;
       smax::softmax(x.data(), threaded.data(), a, three);
-      CHECK(std::memcmp(in_place.data(), p.data(), n * sizeof(T)) == 0);
-      CHECK(std::memcmp(threaded.data(), p.data(), n * sizeof(T)) == 0);
+      CHECK(same_bytes(in_place.data(), p.data(), n * sizeof(T)));
+      CHECK(same_bytes(threaded.data(), p.data(), n * sizeof(T)));
     }
   }
 }

@@ -82,8 +82,8 @@ TEMPLATE_TEST_CASE("softmax_backward matches y * (dy - sum(dy y)) within the bou
       std::vector<T> over_dy = dy, over_y = y;
       smax::softmax_backward(y.data(), over_dy.data(), over_dy.data(), n);
       smax::softmax_backward(over_y.data(), dy.data(), over_y.data(), n);
-      CHECK(std::memcmp(over_dy.data(), dx.data(), n * sizeof(T)) == 0);
-      CHECK(std::memcmp(over_y.data(), dx.data(), n * sizeof(T)) == 0);
+      CHECK(same_bytes(over_dy.data(), dx.data(), n * sizeof(T)));
+      CHECK(same_bytes(over_y.data(), dx.data(), n * sizeof(T)));
     }
   }
 }
@@ -127,7 +127,7 @@ TEMPLATE_TEST_CASE("log_softmax_backward matches dy - exp(y) sum(dy) within the 
         CHECK(bad == 0);
         std::vector<T> over_dy = dy;
         smax::log_softmax_backward(y.data(), over_dy.data(), over_dy.data(), n);
-        CHECK(std::memcmp(over_dy.data(), dx.data(), n * sizeof(T)) == 0);
+        CHECK(same_bytes(over_dy.data(), dx.data(), n * sizeof(T)));
       }
     }
   }
@@ -157,7 +157,7 @@ TEMPLATE_TEST_CASE("logsumexp_backward matches dlse * exp(x - lse) within 2 (4) 
       std::vector<T> over_x = x;
       smax::logsumexp_backward(over_x.data(), lse.data(), dlse.data(), over_x.data(), rows, n);
       for (std::size_t r = 0; r < rows; ++r) {
-        for (std::size_t i = 0; i < n; ++i) CHECK(std::memcmp(&over_x[r * n + i], &dx.at(r, i), sizeof(T)) == 0);
+        for (std::size_t i = 0; i < n; ++i) CHECK(same_bytes(&over_x[r * n + i], &dx.at(r, i), sizeof(T)));
       }
     }
   }

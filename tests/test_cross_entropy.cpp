@@ -268,11 +268,11 @@ void check_problem(const ce_problem<T>& p, const ce_expected<T>& e, const std::s
     o.logsumexp = nullptr;
     if (p.reduce == smax::reduction::none) o.losses = losses.data();
     const T inplace_loss = calls.with_grad(io, io, o);
-    CHECK(std::memcmp(&inplace_loss, &fused_loss, sizeof(T)) == 0);
+    CHECK(same_bytes(&inplace_loss, &fused_loss, sizeof(T)));
     bool same = true;
     for (std::size_t i = 0; i < n; ++i) {
       const T a = inplace[i], b = grad.at(i / p.classes, i % p.classes);
-      same = same && std::memcmp(&a, &b, sizeof(T)) == 0;
+      same = same && same_bytes(&a, &b, sizeof(T));
     }
     CHECK(same);
   }

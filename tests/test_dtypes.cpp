@@ -308,7 +308,7 @@ TEMPLATE_TEST_CASE("two-byte backward passes are the float ones rounded once", "
       CHECK(bad == 0);
       std::vector<T> in_place = dy;  // dx may be dy itself
       smax::softmax_backward(p.data(), in_place.data(), in_place.data(), a);
-      CHECK(std::memcmp(in_place.data(), g1.data(), n * sizeof(T)) == 0);
+      CHECK(same_bytes(in_place.data(), g1.data(), n * sizeof(T)));
     }
   }
 }
@@ -414,7 +414,7 @@ TEMPLATE_TEST_CASE("two-byte threads give the same bits; long rows split across 
     smax::softmax(x.data(), one.data(), rows, cols, o);
     o.threads = 3;
     smax::softmax(x.data(), three.data(), rows, cols, o);
-    CHECK(std::memcmp(one.data(), three.data(), one.size() * sizeof(T)) == 0);
+    CHECK(same_bytes(one.data(), three.data(), one.size() * sizeof(T)));
   }
 }
 

@@ -482,6 +482,40 @@ TEMPLATE_TEST_CASE("no operation touches memory outside its buffers (guard pages
   }
 }
 
+// Two-byte data go through conversion kernels with tails of their own (8, 16
+// or 32 elements per vector): every op, input and output (two-byte or float)
+// flush against a guard, rows x n with no padding between rows.
+TEMPLATE_TEST_CASE("two-byte operations stay inside their buffers (guard pages)", "[guard][dtypes]", smax::bfloat16,
+                   smax::half) {
+  using T = TestType;
+  for (smax::isa which : isas_under_test()) {
+    smax::scoped_isa use(which);
+    for (edge e : {edge::end, edge::start}) {
+      for (std::size_t n : guard_lengths()) {
+        INFO("isa " << smax::isa_name(which) << ", " << type_name<T>() << ", n = " << n << ", each buffer's "
+                    << edge_name(e));
+        const std::size_t rows = n == 0 ? 0 : 3;
+        std::vector<T> values(rows * n);
+        for (std::size_t i = 0; i < values.size(); ++i) values[i] = T(static_cast<float>(i % 13) * 0.25f - 1.5f);
+        const guarded_array<T> x(values, e), dy(values, e);
+        guarded_array<T> y(rows * n, e), dx(rows * n, e), lse(rows, e);
+        guarded_array<float> yf(rows * n, e), lsef(rows, e);
+        smax::softmax(x.data(), y.data(), rows, n);
+        smax::log_softmax(x.data(), y.data(), rows, n);
+        smax::softmax(x.data(), yf.data(), rows, n);
+        CHECK(probabilities(yf.data(), rows, n, n));
+        smax::log_softmax(x.data(), yf.data(), rows, n);
+        smax::logsumexp(x.data(), lse.data(), rows, n);
+        smax::logsumexp(x.data(), lsef.data(), rows, n);
+        smax::softmax_backward(x.data(), dy.data(), dx.data(), rows, n);
+        smax::log_softmax_backward(x.data(), dy.data(), dx.data(), rows, n);
+        smax::logsumexp_backward(x.data(), lse.data(), lse.data(), dx.data(), rows, n);
+        CHECK(std::all_of(lsef.data(), lsef.data() + rows, [](float v) { return std::isfinite(v); }));
+      }
+    }
+  }
+}
+
 // The guard really is there: a read one element past a buffer kills a child
 // process with SIGSEGV. Without this, a broken guard would pass everything.
 TEST_CASE("the guard pages fault", "[guard]") {

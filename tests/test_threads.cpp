@@ -4,6 +4,7 @@
 #include <cstring>
 #include <vector>
 
+#include "support/buffers.hpp"
 #include "support/catch.hpp"
 #include "support/families.hpp"
 #include "support/isas.hpp"
@@ -13,7 +14,7 @@ namespace {
 
 template <class T>
 bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
+  return a.size() == b.size() && same_bytes(a.data(), b.data(), a.size() * sizeof(T));
 }
 
 TEMPLATE_TEST_CASE("results are bitwise identical for any thread count", "[threads]", float, double) {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include <smax/matrix_view.hpp>
@@ -15,7 +16,9 @@ namespace smax_test {
 // bit for bit, and a kernel that reads one by mistake propagates a NaN.
 template <class T>
 T sentinel() {
-  if constexpr (sizeof(T) == 2) {  // bfloat16 and half: a NaN in both encodings
+  if constexpr (std::is_integral_v<T>) {  // class targets: far outside any class range
+    return static_cast<T>(std::numeric_limits<T>::min() + 0x5a5a);
+  } else if constexpr (sizeof(T) == 2) {  // bfloat16 and half: a NaN in both encodings
     return T::from_bits(0x7fa5u);
   } else if constexpr (sizeof(T) == sizeof(float)) {
     const unsigned bits = 0x7fa5a5a5u;
@@ -28,6 +31,12 @@ T sentinel() {
     std::memcpy(&v, &bits, sizeof v);
     return v;
   }
+}
+
+// memcmp(a, b, n) == 0, also for n == 0 with null pointers (an empty
+// vector's data()), which memcmp itself must not be given.
+inline bool same_bytes(const void* a, const void* b, std::size_t bytes) {
+  return bytes == 0 || std::memcmp(a, b, bytes) == 0;
 }
 
 template <class T>
