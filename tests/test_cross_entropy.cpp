@@ -503,3 +503,30 @@ TEMPLATE_TEST_CASE("cross-entropy argument errors name the argument, row and val
 
 }  // namespace
 }  // namespace smax_test
+
+namespace smax_test {
+namespace {
+
+// With logits near FLT_MAX the z-loss term makes the gradient's scale
+// 2 z lse / S overflow float. The entries with p = 0 must still be 0, not
+// 0 * inf = NaN (the FMA paths once built that scale as a float; found by
+// fuzz_cross_entropy).
+TEST_CASE("z-loss gradient with logits near FLT_MAX keeps zero-probability entries at 0", "[cross_entropy]") {
+  const float x[4] = {0x1.fffffcp+127f, 1.0f, -3.0f, 0.5f};
+  const std::int64_t target[1] = {1};
+  smax::cross_entropy_options<float> o;
+  o.reduction = smax::reduction::sum;
+  o.z_loss = 1.0;
+  for (smax::isa which : isas_under_test()) {
+    smax::scoped_isa use(which);
+    INFO(smax::isa_name(which));
+    float g[4];
+    smax::cross_entropy_with_grad(x, target, g, 1, 4, o);
+    CHECK(g[1] == -1.0f);  // -(1 - p_t) with p_t = 0
+    CHECK(g[2] == 0.0f);
+    CHECK(g[3] == 0.0f);
+  }
+}
+
+}  // namespace
+}  // namespace smax_test

@@ -363,14 +363,20 @@ struct scale_float_body {
 template <class S>
 SMAX_INLINE void scale_row(S* y, std::size_t n, double_double inv) {
   if constexpr (!kExactStorage<S> && kFusedMulAdd) {
+    // The float form needs the factor (times 2^24) as a float pair; a larger
+    // factor (cross-entropy's z-loss scale with logits near FLT_MAX) would
+    // become inf and turn 0 * inf into NaN (found by fuzz_cross_entropy), so
+    // it goes through doubles.
     const double scaled = inv.hi * 0x1p24;
-    const float hi = static_cast<float>(scaled);
-    scale_float_body body{y, vf::splat(hi), vf::splat(static_cast<float>(scaled - static_cast<double>(hi)))};
-    sweep<vf>(n, body);
-  } else {
-    scale_body<S> body{y, vd::splat(inv.hi), vd::splat(inv.lo)};
-    sweep<vd>(n, body);
+    if (scaled < 0x1p126 && scaled > -0x1p126) {
+      const float hi = static_cast<float>(scaled);
+      scale_float_body body{y, vf::splat(hi), vf::splat(static_cast<float>(scaled - static_cast<double>(hi)))};
+      sweep<vf>(n, body);
+      return;
+    }
   }
+  scale_body<S> body{y, vd::splat(inv.hi), vd::splat(inv.lo)};
+  sweep<vd>(n, body);
 }
 
 // y = (x - max) - log(sum). For float data in float: x - max and log(sum) are
