@@ -26,19 +26,20 @@ namespace smax {
 inline namespace SMAX_ABI {
 namespace detail {
 
-// n elements from `in` to `out`; the two must not overlap.
-inline void to_float(const bfloat16* in, float* out, std::size_t n) {
+// n elements from `in` to `out` (bfloat16 or half, each ISA overloads both);
+// the two must not overlap. One switch per direction: the ISA list lives here
+// once, as in active_kernel.
+template <class Two>
+inline void to_float(const Two* in, float* out, std::size_t n) {
   switch (current_isa()) {
-#if SMAX_ARCH_X86_64
-#if SMAX_WITH_SSE2
+#if SMAX_ARCH_X86_64 && SMAX_WITH_SSE2
     case isa::sse2: return sse2::to_float(in, out, n);
 #endif
-#if SMAX_WITH_AVX2
+#if SMAX_ARCH_X86_64 && SMAX_WITH_AVX2
     case isa::avx2: return avx2::to_float(in, out, n);
 #endif
-#if SMAX_WITH_AVX512
+#if SMAX_ARCH_X86_64 && SMAX_WITH_AVX512
     case isa::avx512: return avx512::to_float(in, out, n);
-#endif
 #endif
 #if SMAX_ARCH_AARCH64 && SMAX_WITH_NEON
     case isa::neon: return neon::to_float(in, out, n);
@@ -47,58 +48,17 @@ inline void to_float(const bfloat16* in, float* out, std::size_t n) {
   }
 }
 
-inline void to_float(const half* in, float* out, std::size_t n) {
+template <class Two>
+inline void from_float(const float* in, Two* out, std::size_t n) {
   switch (current_isa()) {
-#if SMAX_ARCH_X86_64
-#if SMAX_WITH_SSE2
-    case isa::sse2: return sse2::to_float(in, out, n);
-#endif
-#if SMAX_WITH_AVX2
-    case isa::avx2: return avx2::to_float(in, out, n);
-#endif
-#if SMAX_WITH_AVX512
-    case isa::avx512: return avx512::to_float(in, out, n);
-#endif
-#endif
-#if SMAX_ARCH_AARCH64 && SMAX_WITH_NEON
-    case isa::neon: return neon::to_float(in, out, n);
-#endif
-    default: return scalar::to_float(in, out, n);
-  }
-}
-
-inline void from_float(const float* in, bfloat16* out, std::size_t n) {
-  switch (current_isa()) {
-#if SMAX_ARCH_X86_64
-#if SMAX_WITH_SSE2
+#if SMAX_ARCH_X86_64 && SMAX_WITH_SSE2
     case isa::sse2: return sse2::from_float(in, out, n);
 #endif
-#if SMAX_WITH_AVX2
+#if SMAX_ARCH_X86_64 && SMAX_WITH_AVX2
     case isa::avx2: return avx2::from_float(in, out, n);
 #endif
-#if SMAX_WITH_AVX512
-    case isa::avx512: return avx512::from_float(in, out, n);  // AVX-512 BF16 when the CPU has it
-#endif
-#endif
-#if SMAX_ARCH_AARCH64 && SMAX_WITH_NEON
-    case isa::neon: return neon::from_float(in, out, n);
-#endif
-    default: return scalar::from_float(in, out, n);
-  }
-}
-
-inline void from_float(const float* in, half* out, std::size_t n) {
-  switch (current_isa()) {
-#if SMAX_ARCH_X86_64
-#if SMAX_WITH_SSE2
-    case isa::sse2: return sse2::from_float(in, out, n);
-#endif
-#if SMAX_WITH_AVX2
-    case isa::avx2: return avx2::from_float(in, out, n);
-#endif
-#if SMAX_WITH_AVX512
-    case isa::avx512: return avx512::from_float(in, out, n);
-#endif
+#if SMAX_ARCH_X86_64 && SMAX_WITH_AVX512
+    case isa::avx512: return avx512::from_float(in, out, n);  // AVX-512 BF16 for bfloat16 when the CPU has it
 #endif
 #if SMAX_ARCH_AARCH64 && SMAX_WITH_NEON
     case isa::neon: return neon::from_float(in, out, n);
