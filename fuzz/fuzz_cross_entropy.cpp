@@ -220,7 +220,9 @@ template <class T>
 real gradient_tol(real g, real m) {
   if (sizeof(T) == 4) {
     if (std::fabs(g) >= 0x1p-20L * m) return ulp_tol<T>(g, 4);
-    return 4 * 0x1p-43L * m;
+    // Plus the rounding to float, which a subnormal result makes coarser
+    // than the bound relative to m.
+    return 4 * 0x1p-43L * m + ulp_tol<T>(g, 1);
   }
   return ulp_tol<T>(g, 4) + 0x1p-50L * m;
 }
@@ -253,6 +255,9 @@ reference_case<T> expectations(const ce_case<T>& k) {
   smax_test::compensated_sum total_weight;
   for (real v : w) total_weight.add(v);
   const real W = total_weight.value();
+  // With smoothing the class weights' total enters every row, computed in
+  // double: the contract states the bounds for totals within double's range.
+  const bool total_beyond_range = sizeof(T) == 8 && !strict() && eps > 0 && W > max_double;
 
   // The mean's denominator: the weights of the non-ignored targets (hard), the
   // row count (soft).
@@ -316,6 +321,9 @@ reference_case<T> expectations(const ce_case<T>& k) {
         const real q = static_cast<real>(k.mem.template initial<T>(k.target, r, c));
         beta[c] = w[c] * ((1 - eps) * q + eps / static_cast<real>(C));
         negative = negative || beta[c] < 0;
+        // Infinite soft targets (used as given): the header allows NaN for
+        // the row, since inf * 0 arises wherever the log-probability is 0.
+        open = open || std::isinf(q);
         add_term(loss, beta[c], ref.log_prob[c], open);
         if (std::isfinite(beta[c]))
           beta_sum.add(beta[c]);
@@ -331,17 +339,41 @@ reference_case<T> expectations(const ce_case<T>& k) {
     const real measure = negative && !strict() ? loss.magnitude.value() : row_loss;
     expect row = expect_bound<T>(row_loss, ulp_tol<T>(measure, bound));
     if (open) row = {expect::either_nan_or_bound, row_loss, row.tol, true};
+    // The loss's linear sums, sum_c w_c (x_c - max) with smoothing and
+    // sum_c w_c q_c (x_c - max) with soft targets, are accumulated in double:
+    // where their magnitude exceeds DBL_MAX (or x - max itself overflows, as in
+    // PyTorch's log_softmax), the loss may come out +inf although its exact
+    // value is within range. The contract states the bounds for rows whose
+    // sums stay within double's range.
+    real highest = -static_cast<real>(inf), lowest = static_cast<real>(inf);
+    for (T v : x) {
+      if (std::isfinite(v)) highest = std::fmax(highest, static_cast<real>(v));
+      if (std::isfinite(v)) lowest = std::fmin(lowest, static_cast<real>(v));
+    }
+    smax_test::compensated_sum linear_magnitude;
+    for (std::size_t c = 0; c < C; ++c) {
+      if (!std::isfinite(x[c])) continue;
+      if (eps > 0) linear_magnitude.add(w[c] * (highest - x[c]));
+      if (!k.hard()) {
+        const real q = static_cast<real>(k.mem.template initial<T>(k.target, r, c));
+        linear_magnitude.add(std::fabs(w[c] * q) * (highest - x[c]));
+      }
+    }
+    const bool spans_beyond_range =
+        sizeof(T) == 8 && !strict() && (highest - lowest > max_double || !(linear_magnitude.value() <= max_double));
     // A double row loss beyond DBL_MAX: its terms (weights times soft targets
     // times log-probabilities, each up to DBL_MAX^2) overflow with either sign,
     // so inf - inf may give NaN where the exact value is an infinity. The
     // contract states the bounds for representable losses only.
     if (sizeof(T) == 8 && !strict() && !(std::fabs(measure) <= max_double)) row = expect_unordered();
+    if (spans_beyond_range || total_beyond_range) row = expect_unordered();
     e.losses.push_back(row);
     total.add(row_loss);
     total_open = total_open || open;
     // double data sums row losses in double: one beyond its range overflows
     // the sum, whatever the mean would be (unless SMAX_FUZZ_STRICT).
-    total_unordered = total_unordered || (sizeof(T) == 8 && !strict() && std::fabs(row_loss) > max_double / 8);
+    total_unordered = total_unordered || (sizeof(T) == 8 && !strict() && std::fabs(row_loss) > max_double / 8) ||
+                      spans_beyond_range || total_beyond_range;
 
     if (!gradient) continue;
     // The gradient, g_c = scale (alpha p_c - beta_c).
@@ -356,6 +388,12 @@ reference_case<T> expectations(const ce_case<T>& k) {
       largest = std::fmax(largest, negative && !strict() ? std::fabs(beta[c]) : beta[c]);
     }
     const real m = std::fabs(scale) * largest;
+    // alpha itself beyond double's range (soft targets near DBL_MAX): the
+    // kernel computes it in double, so a tiny scale (a subnormal row upstream)
+    // cannot bring the product back; as for losses beyond DBL_MAX, the contract
+    // states the bounds for coefficients within range.
+    const bool alpha_beyond_range =
+        sizeof(T) == 8 && !strict() && (!(std::fabs(alpha) <= max_double / 4) || total_beyond_range);
     for (std::size_t c = 0; c < C; ++c) {
       const real g = scale * (alpha * ref.prob[c] - beta[c]);
       if (std::isnan(g)) {
@@ -364,7 +402,7 @@ reference_case<T> expectations(const ce_case<T>& k) {
         // An infinite scale or coefficient: NaN or an infinity, and where the
         // exact value is finite the bound is infinite.
         e.grad.push_back(std::isinf(g) ? expect{expect::either_nan_or_bound, g, 0, false} : expect_unordered());
-      } else if (!strict() && m > max_double / 4) {
+      } else if (!strict() && (m > max_double / 4 || alpha_beyond_range)) {
         e.grad.push_back(expect_unordered());  // scale * alpha beyond double's range
       } else {
         e.grad.push_back(expect_bound<T>(g, gradient_tol<T>(g, m)));

@@ -530,3 +530,89 @@ TEST_CASE("z-loss gradient with logits near FLT_MAX keeps zero-probability entri
 
 }  // namespace
 }  // namespace smax_test
+
+namespace smax_test {
+namespace {
+
+// Class weights at the ends of double's range (found by fuzz_cross_entropy as
+// NaN gradients). Target weights summing to a subnormal: upstream / sum
+// overflows double, yet every gradient entry is finite (each is a weight over
+// that sum), and the mean must not lose its digits to subnormal row losses.
+// Weights summing beyond DBL_MAX: without smoothing their total is not used,
+// and 0 * inf must not leak into the gradient.
+TEST_CASE("weighted mean cross-entropy with extreme class weights", "[cross_entropy]") {
+  const double tiny = std::numeric_limits<double>::denorm_min();
+  struct weights_case {
+    const char* name;
+    std::vector<double> weight;
+    double smoothing;
+  } cases[] = {
+      // A huge class weight off the targets: without smoothing it is never used.
+      {"tiny targets, one huge class", {tiny, 1e-310, 0x1p1020, 3 * tiny, 0.5}, 0.0},
+      {"all tiny, smoothing", {tiny, 1e-310, 7e-320, 3 * tiny, 2e-315}, 0.1},
+      {"total beyond DBL_MAX",
+       {1.0, std::numeric_limits<double>::max(), std::numeric_limits<double>::max(), 0.5, 2.0},
+       0.0},
+  };
+  for (const weights_case& c : cases) {
+    ce_problem<double> p;
+    p.rows = 3;
+    p.classes = 5;
+    p.logits = {1.5, -2.0, 0.25, 3.0, -0.5, 0.0, 7.0, -1.0, 2.0, 1.0, -3.0, 0.5, 0.5, 4.0, -8.0};
+    p.targets = {0, 3, c.weight[1] < 1 ? 1 : 4};
+    p.weight = c.weight;
+    p.smoothing = c.smoothing;
+    p.reduce = smax::reduction::mean;
+    const std::vector<reference_row> refs = reference_rows(p.logits, p.rows, p.classes);
+    check_problem<double, std::int64_t>(p, ce_reference(p, refs), c.name);
+  }
+}
+
+// label_smoothing 1 makes every soft target 1 / C: a -inf logit then gives an
+// infinite loss, never 0 * inf = NaN from the vanished (1 - eps) share (found
+// by fuzz_cross_entropy).
+TEMPLATE_TEST_CASE("soft targets with smoothing and a -inf logit without target mass give +inf", "[cross_entropy]",
+                   float, double) {
+  using T = TestType;
+  const T x[3] = {0, -std::numeric_limits<T>::infinity(), 1};
+  const T q[3] = {T(0.25), 0, T(0.75)};
+  smax::cross_entropy_options<T> o;
+  o.label_smoothing = 1.0;
+  o.reduction = smax::reduction::sum;
+  for (smax::isa which : isas_under_test()) {
+    smax::scoped_isa use(which);
+    INFO(smax::isa_name(which));
+    const T loss = smax::cross_entropy(smax::matrix_view<const T>{x, 1, 3}, smax::matrix_view<const T>{q, 1, 3}, o);
+    CHECK(loss == std::numeric_limits<T>::infinity());
+    // Smoothing below 1: the target share of the -inf class is 0 (no NaN), the
+    // smoothed one makes the loss infinite.
+    smax::cross_entropy_options<T> partial = o;
+    partial.label_smoothing = 0.1;
+    CHECK(smax::cross_entropy(smax::matrix_view<const T>{x, 1, 3}, smax::matrix_view<const T>{q, 1, 3}, partial) ==
+          std::numeric_limits<T>::infinity());
+  }
+}
+
+// The backward with a logsumexp that is not the forward's (78 below the row's
+// here) and a subnormal upstream: scaled by 1 / S ~ e^-78 the gradient's
+// factor underflowed, and exp(d) ~ e^78 magnified what was left. One class,
+// so every exact gradient is 0 (found by fuzz_cross_entropy).
+TEST_CASE("cross_entropy_backward with a foreign logsumexp and a tiny upstream", "[cross_entropy]") {
+  const double x[1] = {0.0}, q[1] = {0.0}, lse[1] = {-78.77};
+  const double upstream[1] = {0x0.05446fdda3f37p-1022};
+  smax::cross_entropy_options<double> o;
+  o.reduction = smax::reduction::none;
+  o.row_upstream = upstream;
+  o.label_smoothing = 0.0613;
+  for (smax::isa which : isas_under_test()) {
+    smax::scoped_isa use(which);
+    INFO(smax::isa_name(which));
+    double g[1] = {1.0};
+    smax::cross_entropy_backward(smax::matrix_view<const double>{x, 1, 1}, smax::matrix_view<const double>{q, 1, 1},
+                                 lse, smax::matrix_view<double>{g, 1, 1}, o);
+    CHECK(g[0] == 0.0);
+  }
+}
+
+}  // namespace
+}  // namespace smax_test

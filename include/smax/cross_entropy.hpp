@@ -2,6 +2,7 @@
 // or separate), with z-loss and per-row logsumexp output.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -69,10 +70,60 @@ inline constexpr bool is_index_type_v = std::is_integral_v<Index>&& std::is_sign
 
 enum class ce_mode { forward, with_grad, backward };
 
+// A weighted mean over hard targets divides by the targets' weight sum, which
+// may be subnormal (then upstream / sum overflows though every gradient entry
+// is finite, and the row losses, rounded to subnormals, lose their digits) or
+// overflow. The mean is then computed in units of a power of two that brings
+// the largest target weight near 1 (cross_entropy_call::weight_unit): the
+// weights times the unit, the total loss and the denominator in units. With
+// smoothing every class weight enters, and none may overflow in units.
+// Power-of-two scaling is exact, so weights of ordinary size get the unit 1
+// and the same bits as without it. Updates denominator to units.
+template <class W, class Index, class R>
+void choose_weight_unit(const W* weight, std::size_t classes, const Index* targets, std::size_t rows,
+                        std::int64_t ignore_index, double smoothing, cross_entropy_call<R>& call, double& denominator) {
+  double largest = 0.0, largest_target = 0.0;
+  for (std::size_t r = 0; r < rows; ++r) {
+    const auto t = static_cast<std::int64_t>(targets[r]);
+    if (t != ignore_index) largest_target = std::fmax(largest_target, static_cast<double>(weight[t]));
+  }
+  if (largest_target == 0.0) return;  // 0 / 0: NaN, as without weights of any size
+  int exponent = -std::ilogb(largest_target);
+  if (smoothing > 0) {
+    int terms_bits = 0;  // the weight total has at most 2^terms_bits terms
+    for (std::size_t n = classes; n != 0; n >>= 1) ++terms_bits;
+    for (std::size_t c = 0; c < classes; ++c) largest = std::fmax(largest, static_cast<double>(weight[c]));
+    exponent = std::min(exponent, 1020 - std::ilogb(largest) - terms_bits);
+  }
+  exponent = std::max(std::min(exponent, 1023), -1022);
+  if (exponent == 0) return;
+  const double unit = std::ldexp(1.0, exponent);
+  double hi = 0.0, lo = 0.0;
+  for (std::size_t r = 0; r < rows; ++r) {
+    const auto t = static_cast<std::int64_t>(targets[r]);
+    if (t == ignore_index) continue;
+    const double_double s = two_sum(hi, static_cast<double>(weight[t]) * unit);
+    hi = s.hi;
+    lo += s.lo;
+  }
+  denominator = hi + lo;
+  hi = lo = 0.0;
+  if (smoothing > 0) {  // otherwise unused (and it might overflow in units)
+    for (std::size_t c = 0; c < classes; ++c) {
+      const double_double s = two_sum(hi, static_cast<double>(weight[c]) * unit);
+      hi = s.hi;
+      lo += s.lo;
+    }
+  }
+  call.weight_total_in_units = hi + lo;
+  call.weight_unit = unit;
+}
+
 // The checks every cross-entropy entry point shares, then the call description
 // for the kernel. Nothing is written before all checks pass. `grad` is null for
 // the forward, `given_lse` is used by the backward only. Returns false on error
-// (when exceptions are disabled).
+// (when exceptions are disabled). `denominator` receives the mean's divisor for
+// the kernels' total, in weight units (see choose_weight_unit).
 // With inner > 1 the logits are rows x classes x inner, passed as a rows x
 // (classes * inner) view, and targets and per-row outputs are per position
 // (rows * inner of them).
@@ -198,15 +249,23 @@ template <class T, class Index>
   call.row_logsumexp = backward ? nullptr : opt.logsumexp;
   call.given_logsumexp = backward ? given_lse : nullptr;
   call.threads = opt.threads;
+  call.weight_total_in_units = weight_total;
+  const double plain_denominator = denominator;
+  if (opt.reduction == reduction::mean && opt.weight != nullptr && call.targets != nullptr) {
+    choose_weight_unit(opt.weight, classes, hard, rows, opt.ignore_index, opt.label_smoothing, call, denominator);
+  }
   if (grad != nullptr) {
     if constexpr (is_kernel_type_v<T>) call.grad = grad->data;
     call.grad_stride = grad->stride;
     const double upstream = static_cast<double>(opt.upstream);
     switch (opt.reduction) {
-      case reduction::mean: call.grad_scale = upstream / denominator; break;
-      case reduction::sum: call.grad_scale = upstream; break;
+      case reduction::mean:
+        call.grad_scale = upstream / plain_denominator;
+        call.weighted_grad_scale = upstream / denominator;
+        break;
+      case reduction::sum: call.grad_scale = call.weighted_grad_scale = upstream; break;
       case reduction::none:
-        call.grad_scale = 1.0;
+        call.grad_scale = call.weighted_grad_scale = 1.0;
         call.row_grad_scale = opt.row_upstream;
         break;
     }
@@ -257,7 +316,12 @@ compute_type_t<T> run_cross_entropy(const char* fn, ce_mode mode, matrix_view<co
 /// class) is -inf; a row that is all -inf or has +inf or NaN gives NaN.
 ///
 /// Accuracy: float loss within 2 ulp, double within 4 ulp of the exact value
-/// (per row and reduced), on every ISA.
+/// (per row and reduced), on every ISA, where that value is within double's
+/// range. Outside the bounds: double rows whose finite logits span more than
+/// DBL_MAX, or whose weighted distances from the maximum sum beyond it
+/// (sum_c w_c (max - x_c) with smoothing, sum_c w_c q_c (max - x_c) with soft
+/// targets), or, with smoothing, whose class weights total beyond DBL_MAX.
+/// There x - max or a sum overflows, and the loss may be +inf, as in PyTorch.
 ///
 /// Errors (smax::error, before anything is written): a target outside [0, C)
 /// that is not ignore_index (message names the row and value); a weight that is
@@ -275,7 +339,10 @@ detail::compute_type_t<std::remove_const_t<L>> cross_entropy(
 /// Soft targets: a rows x classes matrix of target probabilities q, with
 /// PyTorch's meaning (weights and label smoothing apply, ignore_index does not):
 ///   loss_r = -sum_c w_c q'_c lp_c + z_loss * logsumexp_r^2, q' = (1 - eps) q + eps / C.
-/// The mean divides by the row count. q is used as given (not checked).
+/// The mean divides by the row count. q is used as given (not checked); a row
+/// with an infinite q may give NaN; with double data the accuracy bounds
+/// assume each row's sum_c w_c q'_c is within double's range (it is computed
+/// in double).
 template <class L, class Q>
 detail::compute_type_t<std::remove_const_t<L>> cross_entropy(
     matrix_view<L> logits, matrix_view<Q> target, const cross_entropy_options<std::remove_const_t<L>>& options = {}) {
@@ -295,7 +362,8 @@ detail::compute_type_t<std::remove_const_t<L>> cross_entropy(
 /// Gradient accuracy, per row, with g = scale * (alpha p_c - beta_c) as in
 /// detail/cross_entropy-inl.hpp and m = |scale| max(|alpha|, max_c beta_c)
 /// (m = |scale| for plain hard targets): float within 4 ulp where |g| >= 2^-20 m
-/// and within 4 * 2^-43 m absolute below; double within 4 ulp + 2^-50 m. In
+/// and within 4 * 2^-43 m + 1 ulp absolute below (the ulp is the rounding of
+/// a subnormal result); double within 4 ulp + 2^-50 m. In
 /// particular p - 1 at a target with p ~ 1 keeps its relative accuracy (PyTorch
 /// computes it as a difference of rounded values).
 template <class L, class Index>

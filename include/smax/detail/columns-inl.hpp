@@ -359,9 +359,13 @@ void logsumexp_backward_columns(const S* x, const S* lse, const S* dlse, S* dx, 
 // ---- cross-entropy with the class axis in the middle (N x C x d1 x ...) -----
 //
 // Lane l of a tile is the position (n, d0 + l); its classes are an axis column.
+// Narrower tiles than the softmax's: each lane carries a dozen scalars.
 // The same formulas as cross_entropy_row (cross_entropy-inl.hpp), lane-wise:
 // the sums, and the gradient recomputed with the accurate exp, are vectorized;
 // the per-position scalars (target, log, loss, alpha) are computed per lane.
+
+inline constexpr std::size_t kCeColumnVectors = 4;
+inline constexpr std::size_t kCeTileLanes = kCeColumnVectors * vd::lanes;
 
 // x - m with per-lane maxima (a pair for double data).
 template <class S>
@@ -376,7 +380,7 @@ SMAX_INLINE vd_pair shifted_pair(vd x, vd m) {
 template <class S>
 struct ce_lane {
   double m = 0, sum_hi = 0, sum_lo = 0, linear = 0, q_sum = 0, q_linear = 0;
-  double a_hi = 0, a_lo = 0, b_uniform = 0, b_soft = 0;  // the gradient's coefficients
+  double a_hi = 0, a_lo = 0, b_uniform = 0, b_soft = 0, beta_scale = 0;  // the gradient's coefficients
   std::int64_t target = -1;
   bool live = false;  // not ignored and with a finite maximum: fix the target's entry
 };
@@ -393,15 +397,15 @@ SMAX_INLINE double ce_column_tile(const cross_entropy_call<S>& call, std::size_t
   const std::size_t vectors = (count + vd::lanes - 1) / vd::lanes;
 
   // Pass 1: the maxima. Pass 2: the sums.
-  vd m[kColumnVectors], hi[kColumnVectors], lo[kColumnVectors], lin[kColumnVectors], qs[kColumnVectors],
-      ql[kColumnVectors];
+  vd m[kCeColumnVectors], hi[kCeColumnVectors], lo[kCeColumnVectors], lin[kCeColumnVectors], qs[kCeColumnVectors],
+      ql[kCeColumnVectors];
   for (std::size_t v = 0; v < vectors; ++v) m[v] = vd::splat(-constants::kInf);
   for (std::size_t c = 0; c < classes; ++c) {
     for (std::size_t v = 0; v < vectors; ++v) m[v] = max(m[v], t.load(t.x, c, v, -constants::kInf));
   }
   for (std::size_t v = 0; v < vectors; ++v) hi[v] = lo[v] = lin[v] = qs[v] = ql[v] = vd::splat(0.0);
   for (std::size_t c = 0; c < classes; ++c) {
-    const vd w = vd::splat(call.weight != nullptr ? static_cast<double>(call.weight[c]) : 1.0);
+    const vd w = vd::splat(call.weight != nullptr ? static_cast<double>(call.weight[c]) * call.weight_unit : 1.0);
     for (std::size_t v = 0; v < vectors; ++v) {
       // Lanes past the tile read 0 against a -inf maximum: garbage, never used.
       const vd_pair d = shifted_pair<S>(t.load(t.x, c, v, 0.0), m[v]);
@@ -422,7 +426,7 @@ SMAX_INLINE double ce_column_tile(const cross_entropy_call<S>& call, std::size_t
   }
 
   // The per-position scalars.
-  double buffer[6][kTileLanes];
+  double buffer[6][kCeTileLanes];
   for (std::size_t v = 0; v < vectors; ++v) {
     m[v].store(buffer[0] + v * vd::lanes);
     hi[v].store(buffer[1] + v * vd::lanes);
@@ -431,7 +435,7 @@ SMAX_INLINE double ce_column_tile(const cross_entropy_call<S>& call, std::size_t
     qs[v].store(buffer[4] + v * vd::lanes);
     ql[v].store(buffer[5] + v * vd::lanes);
   }
-  ce_lane<S> lanes[kTileLanes];
+  ce_lane<S> lanes[kCeTileLanes];
   double total_hi = 0.0, total_lo = 0.0;
   for (std::size_t l = 0; l < count; ++l) {
     ce_lane<S>& lane = lanes[l];
@@ -453,11 +457,9 @@ SMAX_INLINE double ce_column_tile(const cross_entropy_call<S>& call, std::size_t
         continue;  // loss 0, gradient 0 (a = b = 0)
       }
     }
-    double loss;
-    const double scale =
-        mul(call.grad_scale, call.row_grad_scale != nullptr ? static_cast<double>(call.row_grad_scale[position]) : 1.0);
+    double loss, returned;  // the position's loss, and in weight units (see hard_row_loss)
     if (!std::isfinite(lane.m)) {
-      loss = constants::kNaN;
+      loss = returned = constants::kNaN;
       lane.a_hi = constants::kNaN;
       if (call.row_logsumexp != nullptr) {
         call.row_logsumexp[position] =
@@ -469,65 +471,74 @@ SMAX_INLINE double ce_column_tile(const cross_entropy_call<S>& call, std::size_t
       const double lse = lse_pair.hi + (lse_pair.lo + log_sum.lo);
       if (call.row_logsumexp != nullptr) call.row_logsumexp[position] = static_cast<S>(lse);
       const double log_s = log_sum.hi + log_sum.lo, z_term = mul(mul(call.z_loss, lse), lse);
-      double alpha;
+      double alpha_weights, w_t = 1.0;
       if (hard) {
         const auto target = static_cast<std::size_t>(lane.target);
-        const double w_t = call.weight != nullptr ? static_cast<double>(call.weight[target]) : 1.0;
+        if (call.weight != nullptr) w_t = static_cast<double>(call.weight[target]);
         const vd_pair d_t = shifted<S>(vd::splat(static_cast<double>(column[target * inner])), lane.m);
         const double nll = (log_sum.hi - first_lane(d_t.hi)) + (log_sum.lo - first_lane(d_t.lo));
-        loss = mul(mul(w_t, 1 - eps), nll) + z_term;
-        if (eps > 0) loss += mul(eps_per_class, mul(call.weight_total, log_s) - buffer[3][l]);
-        alpha = mul(w_t, 1 - eps) + mul(eps_per_class, call.weight_total) + mul(2 * call.z_loss, lse);
+        const hard_loss position_loss = hard_row_loss(call, w_t, nll, log_s, buffer[3][l], z_term);
+        loss = position_loss.row;
+        returned = position_loss.in_units;
+        alpha_weights =
+            mul(w_t * call.weight_unit, 1 - eps) + smoothing_share(eps_per_class, call.weight_total_in_units);
         lane.live = true;
       } else {
-        const double b = mul(1 - eps, buffer[4][l]) + mul(eps_per_class, call.weight_total);
-        loss = mul(b, log_s) - (mul(1 - eps, buffer[5][l]) + mul(eps_per_class, buffer[3][l])) + z_term;
-        alpha = b + mul(2 * call.z_loss, lse);
+        if (std::isnan(buffer[5][l]))
+          buffer[5][l] = soft_linear_sum(column, call.weight, q + l, classes, inner, lane.m);
+        const double b = soft_share(eps, buffer[4][l]) + smoothing_share(eps_per_class, call.weight_total);
+        loss = mul(b, log_s) - (soft_share(eps, buffer[5][l]) + mul(eps_per_class, buffer[3][l])) + z_term;
+        alpha_weights = b;
+        returned = loss;
       }
+      const ce_gradient_factors f = ce_gradient_factors::of_row(call, position, alpha_weights, lse);
       const double_double inv = reciprocal_of_sum(sum.hi, sum.lo);
-      const double sa = mul(scale, alpha);
+      const double sa = f.scaled_alpha();
       lane.a_hi = mul(sa, inv.hi);
       lane.a_lo = std::fma(sa, inv.hi, -lane.a_hi) + mul(sa, inv.lo);
-      lane.b_uniform = mul(scale, eps_per_class);
-      lane.b_soft = hard ? 0.0 : mul(scale, 1 - eps);
+      lane.b_uniform = eps_per_class;  // beta's scale applies last, as in ce_pass3
+      lane.b_soft = hard ? 0.0 : 1 - eps;
+      lane.beta_scale = f.weight_scale;
       lane.sum_hi = sum.hi;
       lane.sum_lo = sum.lo;
       if (hard && g != nullptr) {
         // The target's entry, as cross_entropy_row computes it (p_t - 1 from the other terms).
         const auto target = static_cast<std::size_t>(lane.target);
-        const double w_t = call.weight != nullptr ? static_cast<double>(call.weight[target]) : 1.0;
         const vd_pair d_t = shifted<S>(vd::splat(static_cast<double>(column[target * inner])), lane.m);
         const double_double e_t = ce_exp_scalar<S, true>(d_t);
         const double rest = (sum.hi - e_t.hi) + (sum.lo - e_t.lo);
-        const double others = alpha - mul(w_t, 1 - eps);
-        lane.linear = mul(scale, (mul(others, e_t.hi + e_t.lo) - mul(mul(w_t, 1 - eps), rest)) / (sum.hi + sum.lo) -
-                                     mul(eps_per_class, w_t));
+        const double w_t_units = w_t * call.weight_unit;
+        lane.linear = f.target_entry(e_t.hi + e_t.lo, rest, sum.hi + sum.lo, mul(w_t_units, 1 - eps),
+                                     mul(eps_per_class, w_t_units));
       }
     }
     if (call.row_loss != nullptr) call.row_loss[position] = static_cast<S>(loss);
-    const double_double s = two_sum(total_hi, loss);
+    const double_double s = two_sum(total_hi, returned);
     total_hi = s.hi;
     total_lo += s.lo;
   }
 
-  // Pass 3: the gradient, g = a exp(d) - w (b_uniform + b_soft q), then the targets.
+  // Pass 3: the gradient, g = a exp(d) - (w (b_uniform + b_soft q)) beta_scale, then the targets.
   if (g != nullptr) {
-    double coefficient[4][kTileLanes];
-    for (std::size_t l = 0; l < kTileLanes; ++l) {
+    double coefficient[5][kCeTileLanes];
+    for (std::size_t l = 0; l < kCeTileLanes; ++l) {
       coefficient[0][l] = l < count ? lanes[l].a_hi : 0.0;
       coefficient[1][l] = l < count ? lanes[l].a_lo : 0.0;
       coefficient[2][l] = l < count ? lanes[l].b_uniform : 0.0;
       coefficient[3][l] = l < count ? lanes[l].b_soft : 0.0;
+      coefficient[4][l] = l < count ? lanes[l].beta_scale : 0.0;
     }
+    // Without smoothing, hard targets' beta is 0 off the target: the weights are not read.
+    const bool weighted = call.weight != nullptr && !(hard && eps == 0);
     for (std::size_t c = 0; c < classes; ++c) {
-      const vd w = vd::splat(call.weight != nullptr ? static_cast<double>(call.weight[c]) : 1.0);
+      const vd w = vd::splat(weighted ? static_cast<double>(call.weight[c]) * call.weight_unit : 1.0);
       for (std::size_t v = 0; v < vectors; ++v) {
         const std::size_t first = v * vd::lanes;
         const vd_pair e = ce_exp<S, true>(shifted_pair<S>(t.load(t.x, c, v, 0.0), m[v]));
         const vd a_hi = vd::load(coefficient[0] + first), a_lo = vd::load(coefficient[1] + first);
         vd beta = vd::load(coefficient[2] + first);
         if (!hard) beta = mul_add(vd::load(coefficient[3] + first), t.load(q, c, v, 0.0), beta);
-        beta = beta * w;
+        beta = (beta * w) * vd::load(coefficient[4] + first);
         vd out = mul_add(e.hi, a_hi, vd::splat(0.0) - beta);
         if constexpr (kExactStorage<S>) out = out + (e.lo * a_hi + e.hi * a_lo);
         store_n(g + c * inner + first, out, t.lanes_in(v));
@@ -548,8 +559,8 @@ struct ce_columns_task {
 
   void operator()(std::size_t begin, std::size_t end) const {
     for (std::size_t job = begin; job < end; ++job) {
-      const std::size_t n = job / tiles_per_slab, d0 = (job % tiles_per_slab) * kTileLanes;
-      const std::size_t count = call->inner - d0 < kTileLanes ? call->inner - d0 : kTileLanes;
+      const std::size_t n = job / tiles_per_slab, d0 = (job % tiles_per_slab) * kCeTileLanes;
+      const std::size_t count = call->inner - d0 < kCeTileLanes ? call->inner - d0 : kCeTileLanes;
       losses[job] = ce_column_tile(*call, n, d0, count);
     }
   }
@@ -557,10 +568,10 @@ struct ce_columns_task {
 
 template <class S>
 double_double cross_entropy_columns(const cross_entropy_call<S>& call) {
-  const std::size_t tiles = (call.inner + kTileLanes - 1) / kTileLanes, jobs = call.rows * tiles;
+  const std::size_t tiles = (call.inner + kCeTileLanes - 1) / kCeTileLanes, jobs = call.rows * tiles;
   std::vector<double> losses(jobs);
   executor inner_ex;
-  row_split(executor{call.threads}, jobs, call.classes * kTileLanes, inner_ex)
+  row_split(executor{call.threads}, jobs, call.classes * kCeTileLanes, inner_ex)
       .parallel_for(jobs, ce_columns_task<S>{&call, tiles, losses.data()});
   double hi = 0.0, lo = 0.0;
   for (double loss : losses) {

@@ -60,6 +60,7 @@ struct ce_sum_body {
   const S* w;
   const S* q;
   double shift;
+  vd weight_unit;
   accumulator<S> sum, linear, q_sum, q_linear;
 
   template <int k>
@@ -71,7 +72,7 @@ struct ce_sum_body {
     if constexpr (kLinear || kSoft) {
       // Padding lanes must add 0, not 0 * -inf: reload them as x == shift.
       const vd_pair dl = count == vd::lanes ? d : shifted<S>(vd::load_partial(x + i, count, shift), shift);
-      const vd wv = kWeights ? load_n<vd>(w + i, count, 0.0) : vd::splat(1.0);
+      const vd wv = kWeights ? load_n<vd>(w + i, count, 0.0) * weight_unit : vd::splat(1.0);
       if constexpr (kLinear) add_product<k>(linear, wv, dl);
       if constexpr (kSoft) {
         const vd qv = load_n<vd>(q + i, count, 0.0);
@@ -97,10 +98,11 @@ struct ce_sums {
 };
 
 template <class S, bool kStore, bool kAccurate, bool kWeights, bool kLinear, bool kSoft>
-SMAX_INLINE ce_sums<S> ce_pass2(const S* x, S* y, const S* w, const S* q, std::size_t n, double shift) {
+SMAX_INLINE ce_sums<S> ce_pass2(const S* x, S* y, const S* w, const S* q, std::size_t n, double shift,
+                                double weight_unit) {
   using body_t = ce_sum_body<S, kStore, kAccurate, kWeights && (kLinear || kSoft), kLinear, kSoft>;
   const accumulator<S> zero = accumulator<S>::zero();
-  body_t body{x, y, w, q, shift, zero, zero, zero, zero};
+  body_t body{x, y, w, q, shift, vd::splat(weight_unit), zero, zero, zero, zero};
   sweep<vd>(n, body);
   return {body.sum.total(), body.linear.total(), body.q_sum.total(), body.q_linear.total()};
 }
@@ -108,41 +110,130 @@ SMAX_INLINE ce_sums<S> ce_pass2(const S* x, S* y, const S* w, const S* q, std::s
 // Runs the pass-2 instantiation for this row's options.
 template <class S>
 SMAX_INLINE ce_sums<S> ce_pass2(const S* x, S* y, const S* w, const S* q, std::size_t n, double shift, bool store,
-                                bool accurate, bool linear) {
+                                bool accurate, bool linear, double weight_unit) {
   const bool weighted = w != nullptr;
   if (q != nullptr) {
     if (accurate) {
       if (weighted) {
-        return linear ? ce_pass2<S, false, true, true, true, true>(x, y, w, q, n, shift)
-                      : ce_pass2<S, false, true, true, false, true>(x, y, w, q, n, shift);
+        return linear ? ce_pass2<S, false, true, true, true, true>(x, y, w, q, n, shift, weight_unit)
+                      : ce_pass2<S, false, true, true, false, true>(x, y, w, q, n, shift, weight_unit);
       }
-      return linear ? ce_pass2<S, false, true, false, true, true>(x, y, w, q, n, shift)
-                    : ce_pass2<S, false, true, false, false, true>(x, y, w, q, n, shift);
+      return linear ? ce_pass2<S, false, true, false, true, true>(x, y, w, q, n, shift, weight_unit)
+                    : ce_pass2<S, false, true, false, false, true>(x, y, w, q, n, shift, weight_unit);
     }
     if (weighted) {
-      return linear ? ce_pass2<S, false, false, true, true, true>(x, y, w, q, n, shift)
-                    : ce_pass2<S, false, false, true, false, true>(x, y, w, q, n, shift);
+      return linear ? ce_pass2<S, false, false, true, true, true>(x, y, w, q, n, shift, weight_unit)
+                    : ce_pass2<S, false, false, true, false, true>(x, y, w, q, n, shift, weight_unit);
     }
-    return linear ? ce_pass2<S, false, false, false, true, true>(x, y, w, q, n, shift)
-                  : ce_pass2<S, false, false, false, false, true>(x, y, w, q, n, shift);
+    return linear ? ce_pass2<S, false, false, false, true, true>(x, y, w, q, n, shift, weight_unit)
+                  : ce_pass2<S, false, false, false, false, true>(x, y, w, q, n, shift, weight_unit);
   }
   if (store) {
-    return accurate ? ce_pass2<S, true, true, false, false, false>(x, y, w, q, n, shift)
-                    : ce_pass2<S, true, false, false, false, false>(x, y, w, q, n, shift);
+    return accurate ? ce_pass2<S, true, true, false, false, false>(x, y, w, q, n, shift, weight_unit)
+                    : ce_pass2<S, true, false, false, false, false>(x, y, w, q, n, shift, weight_unit);
   }
   if (!linear) {
-    return accurate ? ce_pass2<S, false, true, false, false, false>(x, y, w, q, n, shift)
-                    : ce_pass2<S, false, false, false, false, false>(x, y, w, q, n, shift);
+    return accurate ? ce_pass2<S, false, true, false, false, false>(x, y, w, q, n, shift, weight_unit)
+                    : ce_pass2<S, false, false, false, false, false>(x, y, w, q, n, shift, weight_unit);
   }
   if (accurate) {
-    return weighted ? ce_pass2<S, false, true, true, true, false>(x, y, w, q, n, shift)
-                    : ce_pass2<S, false, true, false, true, false>(x, y, w, q, n, shift);
+    return weighted ? ce_pass2<S, false, true, true, true, false>(x, y, w, q, n, shift, weight_unit)
+                    : ce_pass2<S, false, true, false, true, false>(x, y, w, q, n, shift, weight_unit);
   }
-  return weighted ? ce_pass2<S, false, false, true, true, false>(x, y, w, q, n, shift)
-                  : ce_pass2<S, false, false, false, true, false>(x, y, w, q, n, shift);
+  return weighted ? ce_pass2<S, false, false, true, true, false>(x, y, w, q, n, shift, weight_unit)
+                  : ce_pass2<S, false, false, false, true, false>(x, y, w, q, n, shift, weight_unit);
 }
 
-// Pass 3 where p is recomputed: g_c = a * exp(d_c) - (b_uniform + b_soft q_c) w_c,
+// sum_c w_c q_c (x_c - shift) over classes `stride` apart, leaving out those
+// with w_c q_c = 0: the vector pass makes a -inf logit without target mass
+// 0 * -inf = NaN, where it must add nothing. Only then, so scalar.
+template <class S>
+double soft_linear_sum(const S* x, const S* w, const S* q, std::size_t n, std::size_t stride, double shift) {
+  double hi = 0.0, lo = 0.0;
+  for (std::size_t c = 0; c < n; ++c) {
+    const double wq = (w != nullptr ? static_cast<double>(w[c]) : 1.0) * static_cast<double>(q[c * stride]);
+    if (wq == 0) continue;
+    const vd_pair d = shifted<S>(vd::splat(static_cast<double>(x[c * stride])), shift);
+    const double d_hi = first_lane(d.hi), p = wq * d_hi;
+    if (!std::isfinite(p)) {  // an infinite term (or NaN) decides the sum
+      hi += p;
+      continue;
+    }
+    const double_double s = two_sum(hi, p);
+    hi = s.hi;
+    lo += s.lo + (std::fma(wq, d_hi, -p) + wq * first_lane(d.lo));
+  }
+  return std::isfinite(hi) ? hi + lo : hi;
+}
+
+// A hard-target row's loss, and the same in weight units for the reduction
+// (a weighted mean divides the total in units by the denominator in units, which
+// keeps it accurate where the weights are subnormal). a_lin = sum w_c d_c in
+// weight units.
+struct hard_loss {
+  double row, in_units;
+};
+
+template <class S>
+SMAX_INLINE hard_loss hard_row_loss(const cross_entropy_call<S>& call, double w_t, double nll, double log_s,
+                                    double a_lin, double z_term) {
+  const double eps = call.smoothing, eps_per_class = eps / static_cast<double>(call.classes);
+  const double unit = call.weight_unit;
+  double row = mul(mul(w_t, 1 - eps), nll) + z_term;
+  if (eps > 0) row += mul(eps_per_class, mul(call.weight_total, log_s) - a_lin / unit);
+  if (unit == 1.0) return {row, row};
+  double in_units = mul(mul(w_t * unit, 1 - eps), nll) + mul(z_term, unit);
+  if (eps > 0) in_units += mul(eps_per_class, mul(call.weight_total_in_units, log_s) - a_lin);
+  return {row, in_units};
+}
+
+// (1 - eps) v for the soft targets' share of the loss: none at all when
+// label_smoothing is 1 (q' = 1 / C), also where v is infinite (a -inf logit
+// under a target), which 0 * v would turn into NaN.
+SMAX_INLINE double soft_share(double eps, double v) { return eps < 1 ? mul(1 - eps, v) : 0.0; }
+
+// (eps / C) v for the smoothing's share: none without smoothing, also where v
+// is infinite (class weights summing beyond DBL_MAX).
+SMAX_INLINE double smoothing_share(double eps_per_class, double v) {
+  return eps_per_class > 0 ? mul(eps_per_class, v) : 0.0;
+}
+
+// The gradient's scalars for one row or position. alpha is split into its
+// class-weight part, in units of call.weight_unit and scaled by weight_scale,
+// and its z-loss part 2 z lse, scaled by scale: with a weighted mean either
+// scale alone may overflow where the products do not.
+struct ce_gradient_factors {
+  double weight_scale;   // weighted_grad_scale times the row's upstream
+  double scale;          // grad_scale times the row's upstream
+  double alpha_weights;  // w_t (1 - eps) + (eps / C) W (hard) or B (soft), in weight units
+  double alpha_z;        // 2 z lse
+
+  template <class S>
+  static SMAX_INLINE ce_gradient_factors of_row(const cross_entropy_call<S>& call, std::size_t position,
+                                                double alpha_weights, double lse) {
+    const double upstream = call.row_grad_scale != nullptr ? static_cast<double>(call.row_grad_scale[position]) : 1.0;
+    return {mul(call.weighted_grad_scale, upstream), mul(call.grad_scale, upstream), alpha_weights,
+            mul(2 * call.z_loss, lse)};
+  }
+
+  // scale * alpha.
+  SMAX_INLINE double scaled_alpha() const {
+    return mul(weight_scale, alpha_weights) + (alpha_z != 0 ? mul(scale, alpha_z) : 0.0);
+  }
+
+  // A hard target's entry, scale (alpha p_t - beta_t), from 1 - p_t = rest / sum
+  // (rest = S - e_t, the sum of the other terms: no cancellation when p_t is
+  // close to 1). In weight units: kept = w_t (1 - eps), uniform = (eps / C) w_t.
+  SMAX_INLINE double target_entry(double e_t, double rest, double sum, double kept, double uniform) const {
+    const double others = alpha_weights - kept;  // (eps / C) W
+    const double weights = mul(weight_scale, (mul(others, e_t) - mul(kept, rest)) / sum - uniform);
+    return alpha_z != 0 ? weights + mul(scale, mul(alpha_z, e_t) / sum) : weights;
+  }
+};
+
+// Pass 3 where p is recomputed: g_c = a * exp(d_c) - ((b_uniform + b_soft q_c) w_c) beta_scale,
+// the scale last, so that a tiny one (a subnormal upstream) rounds only the
+// product and not a coefficient that a large q_c would then magnify;
 // with a = scale * alpha / S (a pair for double data).
 template <class S, bool kWeights, bool kSoft>
 struct ce_grad_body {
@@ -155,13 +246,16 @@ struct ce_grad_body {
   vd a_lo;
   vd b_uniform;
   vd b_soft;
+  vd weight_unit;
+  vd beta_scale;
 
   template <int k>
   SMAX_INLINE void step(std::size_t i, std::size_t count) {
     const vd_pair e = ce_exp<S, true>(shifted<S>(load_n<vd>(x + i, count, -constants::kInf), shift));
     vd beta = b_uniform;
     if constexpr (kSoft) beta = mul_add(b_soft, load_n<vd>(q + i, count, 0.0), beta);
-    if constexpr (kWeights) beta = beta * load_n<vd>(w + i, count, 0.0);
+    if constexpr (kWeights) beta = beta * (load_n<vd>(w + i, count, 0.0) * weight_unit);
+    beta = beta * beta_scale;
     const vd t = mul_add(e.hi, a_hi, vd::splat(0.0) - beta);
     if constexpr (kExactStorage<S>) {
       store_n(g + i, t + (e.lo * a_hi + e.hi * a_lo), count);
@@ -173,9 +267,18 @@ struct ce_grad_body {
 
 template <class S, bool kWeights, bool kSoft>
 SMAX_INLINE void ce_pass3(const S* x, S* g, const S* w, const S* q, std::size_t n, double shift, double_double a,
-                          double b_uniform, double b_soft) {
-  ce_grad_body<S, kWeights, kSoft> body{
-      x, g, w, q, shift, vd::splat(a.hi), vd::splat(a.lo), vd::splat(b_uniform), vd::splat(b_soft)};
+                          double b_uniform, double b_soft, double weight_unit, double beta_scale) {
+  ce_grad_body<S, kWeights, kSoft> body{x,
+                                        g,
+                                        w,
+                                        q,
+                                        shift,
+                                        vd::splat(a.hi),
+                                        vd::splat(a.lo),
+                                        vd::splat(b_uniform),
+                                        vd::splat(b_soft),
+                                        vd::splat(weight_unit),
+                                        vd::splat(beta_scale)};
   sweep<vd>(n, body);
 }
 
@@ -186,7 +289,8 @@ SMAX_INLINE double_double ce_exp_scalar(vd_pair d) {
   return {first_lane(e.hi), first_lane(e.lo)};
 }
 
-// One row; returns its loss (0 on the backward-only path, which computes none).
+// One row; returns its loss in weight units (0 on the backward-only path, which
+// computes none).
 template <class S>
 SMAX_INLINE double cross_entropy_row(const cross_entropy_call<S>& call, std::size_t r) {
   const std::size_t n = call.classes;
@@ -229,13 +333,16 @@ SMAX_INLINE double cross_entropy_row(const cross_entropy_call<S>& call, std::siz
   // is computed in place.
   const double x_t = hard ? static_cast<double>(x[t]) : 0.0;
 
-  ce_sums<S> sums = ce_pass2<S>(x, g, w, q, n, shift, reload, accurate, want_loss && eps > 0);
-  if (!want_loss && !(sums.sum.hi > 0x1p-900 && sums.sum.hi < 0x1p900)) {
-    // The given logsumexp is too far from this row's to serve as a shift (it
-    // was not the forward's): fall back to the maximum.
+  ce_sums<S> sums = ce_pass2<S>(x, g, w, q, n, shift, reload, accurate, want_loss && eps > 0, call.weight_unit);
+  if (!want_loss && !(sums.sum.hi >= 0.5 && sums.sum.hi <= 2.0)) {
+    // The given logsumexp is not this row's (the forward's gives S = 1 up to
+    // its rounding): fall back to the maximum. Any S far from 1 would do for
+    // the sum, but the gradient's factor scale * alpha / S may then underflow
+    // (a tiny upstream) and be multiplied back up by exp(d) ~ S.
     shift = row_max(x, n);
-    sums = ce_pass2<S>(x, g, w, q, n, shift, false, accurate, false);
+    sums = ce_pass2<S>(x, g, w, q, n, shift, false, accurate, false, call.weight_unit);
   }
+  if (q != nullptr && std::isnan(sums.q_linear.hi)) sums.q_linear = {soft_linear_sum(x, w, q, n, 1, shift), 0.0};
   const vd_pair d_t = shifted<S>(vd::splat(x_t), shift);
 
   // log S, and the row's logsumexp shift + log S.
@@ -253,54 +360,54 @@ SMAX_INLINE double cross_entropy_row(const cross_entropy_call<S>& call, std::siz
   if (call.row_logsumexp != nullptr) call.row_logsumexp[r] = static_cast<S>(lse);
 
   const double log_s = log_sum.hi + log_sum.lo;
-  const double a_lin = sums.linear.hi + sums.linear.lo;  // sum w_c d_c <= 0
+  const double a_lin = sums.linear.hi + sums.linear.lo;  // sum w_c d_c <= 0, in weight units
   const double z_term = mul(mul(call.z_loss, lse), lse);
-  double loss = 0.0, alpha = 0.0;
+  double loss = 0.0, returned = 0.0, alpha_weights = 0.0;
+  const double unit = call.weight_unit, w_t_units = w_t * unit;
   if (hard) {
     const double nll = (log_sum.hi - first_lane(d_t.hi)) + (log_sum.lo - first_lane(d_t.lo));
-    loss = mul(mul(w_t, 1 - eps), nll) + z_term;
-    if (eps > 0) loss += mul(eps_per_class, mul(call.weight_total, log_s) - a_lin);
-    alpha = mul(w_t, 1 - eps) + mul(eps_per_class, call.weight_total) + mul(2 * call.z_loss, lse);
+    const hard_loss l = hard_row_loss(call, w_t, nll, log_s, a_lin, z_term);
+    loss = l.row;
+    returned = l.in_units;
+    alpha_weights = mul(w_t_units, 1 - eps) + smoothing_share(eps_per_class, call.weight_total_in_units);
   } else {
     const double q1 = sums.q_sum.hi + sums.q_sum.lo, q2 = sums.q_linear.hi + sums.q_linear.lo;
-    const double b = mul(1 - eps, q1) + mul(eps_per_class, call.weight_total);
-    loss = mul(b, log_s) - (mul(1 - eps, q2) + mul(eps_per_class, a_lin)) + z_term;
-    alpha = b + mul(2 * call.z_loss, lse);
+    const double b = soft_share(eps, q1) + smoothing_share(eps_per_class, call.weight_total);
+    loss = mul(b, log_s) - (soft_share(eps, q2) + mul(eps_per_class, a_lin)) + z_term;
+    alpha_weights = b;  // soft targets keep the unit 1
+    returned = loss;
   }
   if (call.row_loss != nullptr) call.row_loss[r] = static_cast<S>(loss);
 
   if (g != nullptr) {
-    const double scale =
-        mul(call.grad_scale, call.row_grad_scale != nullptr ? static_cast<double>(call.row_grad_scale[r]) : 1.0);
+    const ce_gradient_factors f = ce_gradient_factors::of_row(call, r, alpha_weights, lse);
     const double_double inv = reciprocal_of_sum(sums.sum.hi, sums.sum.lo);
     // a = scale * alpha / S as a pair (the pair matters for double data only).
-    const double sa = mul(scale, alpha);
+    const double sa = f.scaled_alpha();
     const double_double a{mul(sa, inv.hi), std::fma(sa, inv.hi, -mul(sa, inv.hi)) + mul(sa, inv.lo)};
+    const double ws = f.weight_scale;
     if (reload) {
       scale_row(g, n, a);
     } else if (hard) {
-      if (w != nullptr) {
-        ce_pass3<S, true, false>(x, g, w, q, n, shift, a, mul(scale, eps_per_class), 0.0);
+      // Without smoothing, beta is 0 off the target: the weights are not read.
+      if (w != nullptr && eps > 0) {
+        ce_pass3<S, true, false>(x, g, w, q, n, shift, a, eps_per_class, 0.0, unit, ws);
       } else {
-        ce_pass3<S, false, false>(x, g, w, q, n, shift, a, mul(scale, eps_per_class), 0.0);
+        ce_pass3<S, false, false>(x, g, w, q, n, shift, a, eps_per_class, 0.0, unit, ws);
       }
     } else if (w != nullptr) {
-      ce_pass3<S, true, true>(x, g, w, q, n, shift, a, mul(scale, eps_per_class), mul(scale, 1 - eps));
+      ce_pass3<S, true, true>(x, g, w, q, n, shift, a, eps_per_class, 1 - eps, unit, ws);
     } else {
-      ce_pass3<S, false, true>(x, g, w, q, n, shift, a, mul(scale, eps_per_class), mul(scale, 1 - eps));
+      ce_pass3<S, false, true>(x, g, w, q, n, shift, a, eps_per_class, 1 - eps, unit, ws);
     }
     if (hard) {
-      // The target's entry from 1 - p_t = (S - e_t) / S, where S - e_t is the
-      // sum of the other terms: no cancellation when p_t is close to 1.
       const double_double e_t = accurate ? ce_exp_scalar<S, true>(d_t) : ce_exp_scalar<S, false>(d_t);
       const double rest = (sums.sum.hi - e_t.hi) + (sums.sum.lo - e_t.lo);
-      const double others = alpha - mul(w_t, 1 - eps);  // (eps/C) W + 2 z lse
-      const double e = e_t.hi + e_t.lo;
-      const double s = sums.sum.hi + sums.sum.lo;
-      g[t] = static_cast<S>(mul(scale, (mul(others, e) - mul(mul(w_t, 1 - eps), rest)) / s - mul(eps_per_class, w_t)));
+      g[t] = static_cast<S>(f.target_entry(e_t.hi + e_t.lo, rest, sums.sum.hi + sums.sum.lo, mul(w_t_units, 1 - eps),
+                                           mul(eps_per_class, w_t_units)));
     }
   }
-  return loss;
+  return returned;
 }
 
 template <class S>

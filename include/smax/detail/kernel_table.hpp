@@ -40,6 +40,14 @@ struct cross_entropy_call {
   std::size_t grad_stride = 0;
   double grad_scale = 1;              // upstream gradient / reduction denominator
   const T* row_grad_scale = nullptr;  // per-row upstream gradient (reduction none)
+  // A weighted mean works in units of weight_unit (a power of two that brings
+  // the targets' weight sum near 1; see choose_weight_unit): the kernels return
+  // row losses in units for the total, and the gradient's class-weight terms
+  // use the weights times the unit, scaled by weighted_grad_scale = upstream /
+  // (denominator in units). Otherwise the unit is 1 and the scales are equal.
+  double weight_unit = 1;
+  double weighted_grad_scale = 1;
+  double weight_total_in_units = 0;  // weight_total * weight_unit
   T* row_loss = nullptr;
   T* row_logsumexp = nullptr;
   // Backward only: the forward's per-row logsumexp, used instead of the row
