@@ -319,11 +319,12 @@ reference_case<T> expectations(const ce_case<T>& k) {
       smax_test::compensated_sum beta_sum;
       for (std::size_t c = 0; c < C; ++c) {
         const real q = static_cast<real>(k.mem.template initial<T>(k.target, r, c));
-        beta[c] = w[c] * ((1 - eps) * q + eps / static_cast<real>(C));
+        // label_smoothing 1 replaces every target by 1 / C, whatever q is.
+        beta[c] = w[c] * ((eps < 1 ? (1 - eps) * q : 0) + eps / static_cast<real>(C));
         negative = negative || beta[c] < 0;
         // Infinite soft targets (used as given): the header allows NaN for
         // the row, since inf * 0 arises wherever the log-probability is 0.
-        open = open || std::isinf(q);
+        open = open || (std::isinf(q) && eps < 1);
         add_term(loss, beta[c], ref.log_prob[c], open);
         if (std::isfinite(beta[c]))
           beta_sum.add(beta[c]);

@@ -537,7 +537,7 @@ SMAX_INLINE double ce_column_tile(const cross_entropy_call<S>& call, std::size_t
         const vd_pair e = ce_exp<S, true>(shifted_pair<S>(t.load(t.x, c, v, 0.0), m[v]));
         const vd a_hi = vd::load(coefficient[0] + first), a_lo = vd::load(coefficient[1] + first);
         vd beta = vd::load(coefficient[2] + first);
-        if (!hard) beta = mul_add(vd::load(coefficient[3] + first), t.load(q, c, v, 0.0), beta);
+        if (!hard && eps < 1) beta = mul_add(vd::load(coefficient[3] + first), t.load(q, c, v, 0.0), beta);
         beta = (beta * w) * vd::load(coefficient[4] + first);
         vd out = mul_add(e.hi, a_hi, vd::splat(0.0) - beta);
         if constexpr (kExactStorage<S>) out = out + (e.lo * a_hi + e.hi * a_lo);

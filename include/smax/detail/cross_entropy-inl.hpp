@@ -388,8 +388,9 @@ SMAX_INLINE double cross_entropy_row(const cross_entropy_call<S>& call, std::siz
     const double ws = f.weight_scale;
     if (reload) {
       scale_row(g, n, a);
-    } else if (hard) {
-      // Without smoothing, beta is 0 off the target: the weights are not read.
+    } else if (hard || eps >= 1) {
+      // Without smoothing, beta is 0 off a hard target: the weights are not
+      // read. With label_smoothing 1 soft targets are 1 / C, q is not read.
       if (w != nullptr && eps > 0) {
         ce_pass3<S, true, false>(x, g, w, q, n, shift, a, eps_per_class, 0.0, unit, ws);
       } else {
