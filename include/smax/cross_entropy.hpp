@@ -341,8 +341,8 @@ detail::compute_type_t<std::remove_const_t<L>> cross_entropy(
 ///   loss_r = -sum_c w_c q'_c lp_c + z_loss * logsumexp_r^2, q' = (1 - eps) q + eps / C.
 /// The mean divides by the row count. q is used as given (not checked); a row
 /// with an infinite q may give NaN; with double data the accuracy bounds
-/// assume each row's sum_c w_c q'_c is within double's range (it is computed
-/// in double).
+/// assume each row's sum_c |w_c q_c| is within double's range (sum_c w_c q'_c
+/// is computed in double).
 template <class L, class Q>
 detail::compute_type_t<std::remove_const_t<L>> cross_entropy(
     matrix_view<L> logits, matrix_view<Q> target, const cross_entropy_options<std::remove_const_t<L>>& options = {}) {
