@@ -278,6 +278,7 @@ reference_case<T> expectations(const ce_case<T>& k) {
 
   ieee_sum total;
   bool total_open = false, total_unordered = false;
+  real z_floor = 0;  // the rows' z_loss, which bounds the loss from below (see measure)
   for (std::size_t r = 0; r < R; ++r) {
     std::vector<T> x(C);
     for (std::size_t c = 0; c < C; ++c) x[c] = k.mem.template initial<T>(k.logits, r, c);
@@ -344,7 +345,9 @@ reference_case<T> expectations(const ce_case<T>& k) {
     const real row_loss = loss.value();
     // Negative soft targets (used as given) make the terms cancel; the ulp
     // bound then is of their magnitude, unless SMAX_FUZZ_STRICT.
-    const real measure = negative && !strict() ? loss.magnitude.value() : row_loss;
+    // The z-loss term uses the row's logsumexp, which (like smax::logsumexp) is
+    // accurate to absolute error below 1: the bound is of at least z_loss.
+    const real measure = std::fmax(negative && !strict() ? loss.magnitude.value() : std::fabs(row_loss), z);
     expect row = expect_bound<T>(row_loss, ulp_tol<T>(measure, bound));
     if (open) row = {expect::either_nan_or_bound, row_loss, row.tol, true};
     // The loss's linear sums, sum_c w_c (x_c - max) with smoothing and
@@ -378,6 +381,7 @@ reference_case<T> expectations(const ce_case<T>& k) {
     if (spans_beyond_range || total_beyond_range || targets_beyond_range) row = expect_unordered();
     e.losses.push_back(row);
     total.add(row_loss);
+    z_floor += z;
     total_open = total_open || open;
     // double data sums row losses in double: one beyond its range overflows
     // the sum, whatever the mean would be (unless SMAX_FUZZ_STRICT).
@@ -392,7 +396,7 @@ reference_case<T> expectations(const ce_case<T>& k) {
       scale = given(k.row_upstream) ? static_cast<real>(k.mem.template initial<T>(k.row_upstream, 0, r)) : 1;
     }
     const real alpha = alpha_base + 2 * z * ref.logsumexp;
-    real largest = std::fabs(alpha);
+    real largest = std::fmax(std::fabs(alpha), 2 * z);  // 2 z lse: lse's error is absolute below 1
     for (std::size_t c = 0; c < C; ++c) {
       largest = std::fmax(largest, negative && !strict() ? std::fabs(beta[c]) : beta[c]);
     }
@@ -424,10 +428,11 @@ reference_case<T> expectations(const ce_case<T>& k) {
   // The returned loss: the reduced one (none: the sum of the rows').
   real reduced = total.value();
   if (o.reduction == smax::reduction::mean) reduced = reduced / denominator;
-  const real measure =
-      total.magnitude.value() > std::fabs(total.finite.value()) && !strict()
-          ? (o.reduction == smax::reduction::mean ? total.magnitude.value() / denominator : total.magnitude.value())
-          : reduced;
+  const real mean_scale = o.reduction == smax::reduction::mean ? 1 / denominator : 1;
+  const real measure = std::fmax(total.magnitude.value() > std::fabs(total.finite.value()) && !strict()
+                                     ? total.magnitude.value() * mean_scale
+                                     : std::fabs(reduced),
+                                 z_floor * mean_scale);
   expect returned = expect_bound<T>(reduced, ulp_tol<T>(measure, bound));
   if (total_open) returned = {expect::either_nan_or_bound, reduced, returned.tol, true};
   if (total_unordered && !std::isnan(reduced)) returned = expect_unordered();

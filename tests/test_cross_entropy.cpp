@@ -593,6 +593,48 @@ TEMPLATE_TEST_CASE("soft targets with smoothing and a -inf logit without target 
   }
 }
 
+// A negative soft target under a -inf logit: the target share (1 - eps) q d is
+// +inf and the smoothed share (eps / C) d is -inf, which summed apart gave NaN.
+// The sign of q' = (1 - eps) q + eps / C decides (found by fuzz_cross_entropy).
+TEMPLATE_TEST_CASE("soft targets: a negative target under a -inf logit gives the infinity of q'", "[cross_entropy]",
+                   float, double) {
+  using T = TestType;
+  const T inf = std::numeric_limits<T>::infinity();
+  const T x[3] = {0, -inf, 1};
+  smax::cross_entropy_options<T> o;
+  o.label_smoothing = 0.5;  // eps / C = 1/6
+  o.reduction = smax::reduction::none;
+  struct case_t {
+    T q_at_minus_inf, loss;
+  };
+  // q' = q / 2 + 1/6: positive (+inf loss), negative (-inf loss).
+  const case_t cases[] = {{T(-0.25), inf}, {T(-0.5), -inf}};
+  for (smax::isa which : isas_under_test()) {
+    smax::scoped_isa use(which);
+    INFO(smax::isa_name(which));
+    for (const case_t& k : cases) {
+      INFO("q at the -inf logit " << k.q_at_minus_inf);
+      const T q[3] = {T(0.5), k.q_at_minus_inf, T(0.75)};
+      T losses[1] = {0};
+      o.losses = losses;
+      smax::cross_entropy(smax::matrix_view<const T>{x, 1, 3}, smax::matrix_view<const T>{q, 1, 3}, o);
+      CHECK(losses[0] == k.loss);
+    }
+  }
+  // q' exactly 0 at the -inf logit: the class adds nothing. Two classes,
+  // eps = 1/2: q' = q / 2 + 1/4, 0 for q = -1/2; the other class has q' = 1
+  // at the maximum, so the loss is log S - 0 = 0.
+  const T x2[2] = {1, -inf}, q2[2] = {T(1.5), T(-0.5)};
+  for (smax::isa which : isas_under_test()) {
+    smax::scoped_isa use(which);
+    INFO(smax::isa_name(which));
+    T losses[1] = {1};
+    o.losses = losses;
+    smax::cross_entropy(smax::matrix_view<const T>{x2, 1, 2}, smax::matrix_view<const T>{q2, 1, 2}, o);
+    CHECK(losses[0] == 0);
+  }
+}
+
 // The backward with a logsumexp that is not the forward's (78 below the row's
 // here) and a subnormal upstream: scaled by 1 / S ~ e^-78 the gradient's
 // factor underflowed, and exp(d) ~ e^78 magnified what was left. One class,

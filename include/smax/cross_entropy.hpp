@@ -317,11 +317,11 @@ compute_type_t<T> run_cross_entropy(const char* fn, ce_mode mode, matrix_view<co
 ///
 /// Accuracy: float loss within 2 ulp, double within 4 ulp of the exact value
 /// (per row and reduced), on every ISA, where that value is within double's
-/// range. Outside the bounds: double rows whose finite logits span more than
-/// DBL_MAX, or whose weighted distances from the maximum sum beyond it
-/// (sum_c w_c (max - x_c) with smoothing, sum_c w_c q_c (max - x_c) with soft
-/// targets), or, with smoothing, whose class weights total beyond DBL_MAX.
-/// There x - max or a sum overflows, and the loss may be +inf, as in PyTorch.
+/// range; with z_loss, of max(|loss|, z_loss), since logsumexp enters the
+/// z-loss term with its own accuracy (absolute below 1). Outside the bounds: double rows whose finite logits span more
+/// than DBL_MAX, or whose weighted distances from the maximum sum beyond it (sum_c w_c (max - x_c) with smoothing,
+/// sum_c w_c q_c (max - x_c) with soft targets), or, with smoothing, whose class weights total beyond DBL_MAX. There x
+/// - max or a sum overflows, and the loss may be +inf, as in PyTorch.
 ///
 /// Errors (smax::error, before anything is written): a target outside [0, C)
 /// that is not ignore_index (message names the row and value); a weight that is
@@ -339,8 +339,9 @@ detail::compute_type_t<std::remove_const_t<L>> cross_entropy(
 /// Soft targets: a rows x classes matrix of target probabilities q, with
 /// PyTorch's meaning (weights and label smoothing apply, ignore_index does not):
 ///   loss_r = -sum_c w_c q'_c lp_c + z_loss * logsumexp_r^2, q' = (1 - eps) q + eps / C.
-/// The mean divides by the row count. q is used as given (not checked); a row
-/// with an infinite q may give NaN; with double data the accuracy bounds
+/// The mean divides by the row count. q is used as given (not checked): a -inf
+/// logit makes the loss +inf where w_c q'_c > 0, -inf where it is < 0 (negative
+/// targets) and adds nothing where it is 0; a row with an infinite q may give NaN; with double data the accuracy bounds
 /// assume each row's sum_c |w_c q_c| is within double's range (sum_c w_c q'_c
 /// is computed in double).
 template <class L, class Q>
@@ -360,7 +361,7 @@ detail::compute_type_t<std::remove_const_t<L>> cross_entropy(
 /// overwrites them, as large-vocabulary trainers do to save memory.
 ///
 /// Gradient accuracy, per row, with g = scale * (alpha p_c - beta_c) as in
-/// detail/cross_entropy-inl.hpp and m = |scale| max(|alpha|, max_c beta_c)
+/// detail/cross_entropy-inl.hpp and m = |scale| max(|alpha|, 2 z_loss, max_c beta_c)
 /// (m = |scale| for plain hard targets): float within 4 ulp where |g| >= 2^-20 m
 /// and within 4 * 2^-43 m + 1 ulp absolute below (the ulp is the rounding of
 /// a subnormal result); double within 4 ulp + 2^-50 m. In

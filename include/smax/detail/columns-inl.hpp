@@ -484,10 +484,8 @@ SMAX_INLINE double ce_column_tile(const cross_entropy_call<S>& call, std::size_t
             mul(w_t * call.weight_unit, 1 - eps) + smoothing_share(eps_per_class, call.weight_total_in_units);
         lane.live = true;
       } else {
-        if (std::isnan(buffer[5][l]))
-          buffer[5][l] = soft_linear_sum(column, call.weight, q + l, classes, inner, lane.m);
         const double b = soft_share(eps, buffer[4][l]) + smoothing_share(eps_per_class, call.weight_total);
-        loss = mul(b, log_s) - (soft_share(eps, buffer[5][l]) + mul(eps_per_class, buffer[3][l])) + z_term;
+        loss = soft_row_loss(call, column, q + l, inner, lane.m, b, log_s, buffer[5][l], buffer[3][l], z_term);
         alpha_weights = b;
         returned = loss;
       }

@@ -144,26 +144,67 @@ SMAX_INLINE ce_sums<S> ce_pass2(const S* x, S* y, const S* w, const S* q, std::s
                   : ce_pass2<S, false, false, false, true, false>(x, y, w, q, n, shift, weight_unit);
 }
 
-// sum_c w_c q_c (x_c - shift) over classes `stride` apart, leaving out those
-// with w_c q_c = 0: the vector pass makes a -inf logit without target mass
-// 0 * -inf = NaN, where it must add nothing. Only then, so scalar.
+// (1 - eps) v for the soft targets' share of the loss: none at all when
+// label_smoothing is 1 (q' = 1 / C), also where v is infinite (a -inf logit
+// under a target), which 0 * v would turn into NaN.
+SMAX_INLINE double soft_share(double eps, double v) { return eps < 1 ? mul(1 - eps, v) : 0.0; }
+
+// (eps / C) v for the smoothing's share: none without smoothing, also where v
+// is infinite (class weights summing beyond DBL_MAX).
+SMAX_INLINE double smoothing_share(double eps_per_class, double v) {
+  return eps_per_class > 0 ? mul(eps_per_class, v) : 0.0;
+}
+
+// q'_c = (1 - eps) q_c + eps / C as a pair: its sign decides the sign of an
+// infinite term, and the two shares may cancel.
+SMAX_INLINE double_double smoothed_target(double q, double eps, double classes) {
+  if (eps >= 1) return {1 / classes, 0.0};  // label_smoothing 1 never reads q
+  const double_double kept = two_sum(1.0, -eps);
+  const double per_class = eps / classes, per_class_lo = std::fma(-per_class, classes, eps) / classes;
+  const double p = kept.hi * q;
+  if (!std::isfinite(p)) return {p, 0.0};
+  const double_double s = two_sum(p, per_class);
+  return two_sum(s.hi, s.lo + (std::fma(kept.hi, q, -p) + kept.lo * q + per_class_lo));
+}
+
+// sum_c w_c q'_c (x_c - shift) over classes `stride` apart, leaving out those
+// with w_c q'_c = 0. Pass 2 splits it into (1 - eps) sum w q d + (eps / C) sum w d,
+// which a -inf logit turns into NaN where the exact sum is not: 0 * -inf for a
+// class without target mass, inf - inf when q_c < 0 makes the shares' signs
+// differ. Only then, so scalar.
 template <class S>
-double soft_linear_sum(const S* x, const S* w, const S* q, std::size_t n, std::size_t stride, double shift) {
+double soft_linear_sum(const S* x, const S* w, const S* q, std::size_t n, std::size_t stride, double shift,
+                       double eps) {
+  const double classes = static_cast<double>(n);
   double hi = 0.0, lo = 0.0;
   for (std::size_t c = 0; c < n; ++c) {
-    const double wq = (w != nullptr ? static_cast<double>(w[c]) : 1.0) * static_cast<double>(q[c * stride]);
-    if (wq == 0) continue;
+    const double_double target = smoothed_target(static_cast<double>(q[c * stride]), eps, classes);
+    const double weight = w != nullptr ? static_cast<double>(w[c]) : 1.0;
+    const double wq = weight * target.hi, wq_lo = std::fma(weight, target.hi, -wq) + weight * target.lo;
+    if (wq == 0 && wq_lo == 0) continue;
     const vd_pair d = shifted<S>(vd::splat(static_cast<double>(x[c * stride])), shift);
     const double d_hi = first_lane(d.hi), p = wq * d_hi;
-    if (!std::isfinite(p)) {  // an infinite term (or NaN) decides the sum
-      hi += p;
+    if (!std::isfinite(p)) {                           // an infinite term (or NaN) decides the sum
+      hi += wq == 0 ? std::copysign(d_hi, wq_lo) : p;  // wq underflowed
       continue;
     }
     const double_double s = two_sum(hi, p);
     hi = s.hi;
-    lo += s.lo + (std::fma(wq, d_hi, -p) + wq * first_lane(d.lo));
+    lo += s.lo + (std::fma(wq, d_hi, -p) + wq * first_lane(d.lo) + wq_lo * d_hi);
   }
   return std::isfinite(hi) ? hi + lo : hi;
+}
+
+// The loss of a soft-target row or position, B log S - sum_c w_c q'_c d_c +
+// z lse^2, from pass 2's sums: q2 = sum w q d and a_lin = sum w d. `column`
+// and `q` are the position's classes, `stride` apart.
+template <class S>
+double soft_row_loss(const cross_entropy_call<S>& call, const S* column, const S* q, std::size_t stride, double shift,
+                     double b, double log_s, double q2, double a_lin, double z_term) {
+  const double eps = call.smoothing, eps_per_class = eps / static_cast<double>(call.classes);
+  double linear = soft_share(eps, q2) + smoothing_share(eps_per_class, a_lin);
+  if (std::isnan(linear)) linear = soft_linear_sum(column, call.weight, q, call.classes, stride, shift, eps);
+  return mul(b, log_s) - linear + z_term;
 }
 
 // A hard-target row's loss, and the same in weight units for the reduction
@@ -185,17 +226,6 @@ SMAX_INLINE hard_loss hard_row_loss(const cross_entropy_call<S>& call, double w_
   double in_units = mul(mul(w_t * unit, 1 - eps), nll) + mul(z_term, unit);
   if (eps > 0) in_units += mul(eps_per_class, mul(call.weight_total_in_units, log_s) - a_lin);
   return {row, in_units};
-}
-
-// (1 - eps) v for the soft targets' share of the loss: none at all when
-// label_smoothing is 1 (q' = 1 / C), also where v is infinite (a -inf logit
-// under a target), which 0 * v would turn into NaN.
-SMAX_INLINE double soft_share(double eps, double v) { return eps < 1 ? mul(1 - eps, v) : 0.0; }
-
-// (eps / C) v for the smoothing's share: none without smoothing, also where v
-// is infinite (class weights summing beyond DBL_MAX).
-SMAX_INLINE double smoothing_share(double eps_per_class, double v) {
-  return eps_per_class > 0 ? mul(eps_per_class, v) : 0.0;
 }
 
 // The gradient's scalars for one row or position. alpha is split into its
@@ -342,7 +372,6 @@ SMAX_INLINE double cross_entropy_row(const cross_entropy_call<S>& call, std::siz
     shift = row_max(x, n);
     sums = ce_pass2<S>(x, g, w, q, n, shift, false, accurate, false, call.weight_unit);
   }
-  if (q != nullptr && std::isnan(sums.q_linear.hi)) sums.q_linear = {soft_linear_sum(x, w, q, n, 1, shift), 0.0};
   const vd_pair d_t = shifted<S>(vd::splat(x_t), shift);
 
   // log S, and the row's logsumexp shift + log S.
@@ -373,7 +402,7 @@ SMAX_INLINE double cross_entropy_row(const cross_entropy_call<S>& call, std::siz
   } else {
     const double q1 = sums.q_sum.hi + sums.q_sum.lo, q2 = sums.q_linear.hi + sums.q_linear.lo;
     const double b = soft_share(eps, q1) + smoothing_share(eps_per_class, call.weight_total);
-    loss = mul(b, log_s) - (soft_share(eps, q2) + mul(eps_per_class, a_lin)) + z_term;
+    loss = soft_row_loss(call, x, q, 1, shift, b, log_s, q2, a_lin, z_term);
     alpha_weights = b;  // soft targets keep the unit 1
     returned = loss;
   }
