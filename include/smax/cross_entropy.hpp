@@ -81,41 +81,32 @@ enum class ce_mode { forward, with_grad, backward };
 // and the same bits as without it. Updates denominator to units.
 template <class W, class Index, class R>
 void choose_weight_unit(const W* weight, std::size_t classes, const Index* targets, std::size_t rows,
-                        std::int64_t ignore_index, double smoothing, cross_entropy_call<R>& call, double& denominator) {
-  double largest = 0.0, largest_target = 0.0;
-  for (std::size_t r = 0; r < rows; ++r) {
-    const auto t = static_cast<std::int64_t>(targets[r]);
-    if (t != ignore_index) largest_target = std::fmax(largest_target, static_cast<double>(weight[t]));
-  }
+                        std::int64_t ignore_index, double smoothing, double largest_target, cross_entropy_call<R>& call,
+                        double& denominator) {
   if (largest_target == 0.0) return;  // 0 / 0: NaN, as without weights of any size
   int exponent = -std::ilogb(largest_target);
   if (smoothing > 0) {
     int terms_bits = 0;  // the weight total has at most 2^terms_bits terms
     for (std::size_t n = classes; n != 0; n >>= 1) ++terms_bits;
+    double largest = 0.0;
     for (std::size_t c = 0; c < classes; ++c) largest = std::fmax(largest, static_cast<double>(weight[c]));
     exponent = std::min(exponent, 1020 - std::ilogb(largest) - terms_bits);
   }
   exponent = std::max(std::min(exponent, 1023), -1022);
   if (exponent == 0) return;
+  // Summed again in units: the plain sums may have overflowed.
   const double unit = std::ldexp(1.0, exponent);
-  double hi = 0.0, lo = 0.0;
+  compensated_total in_units;
   for (std::size_t r = 0; r < rows; ++r) {
     const auto t = static_cast<std::int64_t>(targets[r]);
-    if (t == ignore_index) continue;
-    const double_double s = two_sum(hi, static_cast<double>(weight[t]) * unit);
-    hi = s.hi;
-    lo += s.lo;
+    if (t != ignore_index) in_units.add(static_cast<double>(weight[t]) * unit);
   }
-  denominator = hi + lo;
-  hi = lo = 0.0;
+  denominator = in_units.value();
+  compensated_total total_in_units;
   if (smoothing > 0) {  // otherwise unused (and it might overflow in units)
-    for (std::size_t c = 0; c < classes; ++c) {
-      const double_double s = two_sum(hi, static_cast<double>(weight[c]) * unit);
-      hi = s.hi;
-      lo += s.lo;
-    }
+    for (std::size_t c = 0; c < classes; ++c) total_in_units.add(static_cast<double>(weight[c]) * unit);
   }
-  call.weight_total_in_units = hi + lo;
+  call.weight_total_in_units = total_in_units.value();
   call.weight_unit = unit;
 }
 
@@ -157,24 +148,23 @@ template <class T, class Index>
   if (!check_vector(fn, "options.weight", opt.weight, opt.weight ? classes : 0, weight_r)) return false;
   double weight_total = static_cast<double>(classes);
   if (opt.weight != nullptr) {
-    double hi = 0.0, lo = 0.0;
+    compensated_total total;
     for (std::size_t c = 0; c < classes; ++c) {
       const double w = static_cast<double>(opt.weight[c]);
       const std::string where = f + ": weight[" + str(c) + "] = " + number(w);
       if (std::isnan(w)) return report_error(where + " is not a number");
       if (std::isinf(w)) return report_error(where + " is infinite");
       if (w < 0) return report_error(where + " is negative");
-      const double_double t = two_sum(hi, w);
-      hi = t.hi;
-      lo += t.lo;
+      total.add(w);
     }
-    weight_total = hi + lo;
+    weight_total = total.value();
   }
 
   // Targets, and the mean's denominator.
+  double largest_target_weight = 0.0;
   if (hard != nullptr || soft == nullptr) {
     if (!check_vector(fn, "target", hard, rows, target_r)) return false;
-    double hi = 0.0, lo = 0.0;
+    compensated_total target_weights;
     for (std::size_t r = 0; r < rows; ++r) {
       const auto t = static_cast<std::int64_t>(hard[r]);
       if (t == opt.ignore_index) continue;
@@ -182,11 +172,11 @@ template <class T, class Index>
         return report_error(f + ": target[" + str(r) + "] = " + std::to_string(t) + " is outside [0, " + str(classes) +
                             ") and is not ignore_index (" + std::to_string(opt.ignore_index) + ")");
       }
-      const double_double s = two_sum(hi, opt.weight ? static_cast<double>(opt.weight[t]) : 1.0);
-      hi = s.hi;
-      lo += s.lo;
+      const double w = opt.weight ? static_cast<double>(opt.weight[t]) : 1.0;
+      largest_target_weight = std::fmax(largest_target_weight, w);
+      target_weights.add(w);
     }
-    denominator = hi + lo;
+    denominator = target_weights.value();
   } else {
     if (!check_same_shape(fn, "logits", logits, "target", *soft) || !check_view(fn, "target", *soft, target_r)) {
       return false;
@@ -252,7 +242,8 @@ template <class T, class Index>
   call.weight_total_in_units = weight_total;
   const double plain_denominator = denominator;
   if (opt.reduction == reduction::mean && opt.weight != nullptr && call.targets != nullptr) {
-    choose_weight_unit(opt.weight, classes, hard, rows, opt.ignore_index, opt.label_smoothing, call, denominator);
+    choose_weight_unit(opt.weight, classes, hard, rows, opt.ignore_index, opt.label_smoothing, largest_target_weight,
+                       call, denominator);
   }
   if (grad != nullptr) {
     if constexpr (is_kernel_type_v<T>) call.grad = grad->data;

@@ -45,6 +45,19 @@ inline double_double fast_two_sum(double a, double b) noexcept {
   return {s, b - (s - a)};
 }
 
+// A running sum of doubles whose rounding errors are kept apart (the weight
+// totals and denominators of a call, not hot loops).
+struct compensated_total {
+  double hi = 0.0;
+  double lo = 0.0;
+  void add(double v) noexcept {
+    const double_double s = two_sum(hi, v);
+    hi = s.hi;
+    lo += s.lo;
+  }
+  double value() const noexcept { return hi + lo; }
+};
+
 inline std::uint64_t bits_of(double v) noexcept {
   std::uint64_t b;
   std::memcpy(&b, &v, sizeof b);
