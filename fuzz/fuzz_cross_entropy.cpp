@@ -278,7 +278,8 @@ reference_case<T> expectations(const ce_case<T>& k) {
 
   ieee_sum total;
   bool total_open = false, total_unordered = false;
-  real z_floor = 0;  // the rows' z_loss, which bounds the loss from below (see measure)
+  real z_floor = 0;      // the rows' z_loss, which bounds the loss from below (see measure)
+  real total_slack = 0;  // the rows' subnormal_slack
   for (std::size_t r = 0; r < R; ++r) {
     std::vector<T> x(C);
     for (std::size_t c = 0; c < C; ++c) x[c] = k.mem.template initial<T>(k.logits, r, c);
@@ -348,7 +349,23 @@ reference_case<T> expectations(const ce_case<T>& k) {
     // The z-loss term uses the row's logsumexp, which (like smax::logsumexp) is
     // accurate to absolute error below 1: the bound is of at least z_loss.
     const real measure = std::fmax(negative && !strict() ? loss.magnitude.value() : std::fabs(row_loss), z);
-    expect row = expect_bound<T>(row_loss, ulp_tol<T>(measure, bound));
+    // Double soft targets: a product w_c q_c below DBL_MIN is rounded to a
+    // multiple of 2^-1074 before it multiplies log S and x_c - max, so the
+    // header adds 2^-1074 (max - x_c + log S) per such class.
+    real subnormal_slack = 0;
+    std::size_t subnormal_products = 0;
+    if (sizeof(T) == 8 && !k.hard()) {
+      const real min_normal = static_cast<real>(std::numeric_limits<double>::min());
+      const real row_max = *std::max_element(x.begin(), x.end()), log_s = ref.logsumexp - row_max;
+      for (std::size_t c = 0; c < C; ++c) {
+        const real wq = std::fabs(w[c] * static_cast<real>(k.mem.template initial<T>(k.target, r, c)));
+        if (wq > 0 && wq < min_normal && std::isfinite(x[c])) {
+          ++subnormal_products;
+          subnormal_slack += 0x1p-1074L * ((row_max - static_cast<real>(x[c])) + std::fabs(log_s));
+        }
+      }
+    }
+    expect row = expect_bound<T>(row_loss, ulp_tol<T>(measure, bound) + subnormal_slack);
     if (open) row = {expect::either_nan_or_bound, row_loss, row.tol, true};
     // The loss's linear sums, sum_c w_c (x_c - max) with smoothing and
     // sum_c w_c q_c (x_c - max) with soft targets, are accumulated in double:
@@ -382,6 +399,7 @@ reference_case<T> expectations(const ce_case<T>& k) {
     e.losses.push_back(row);
     total.add(row_loss);
     z_floor += z;
+    total_slack += subnormal_slack;
     total_open = total_open || open;
     // double data sums row losses in double: one beyond its range overflows
     // the sum, whatever the mean would be (unless SMAX_FUZZ_STRICT).
@@ -419,7 +437,11 @@ reference_case<T> expectations(const ce_case<T>& k) {
       } else if (!strict() && (m > max_double / 4 || alpha_beyond_range)) {
         e.grad.push_back(expect_unordered());  // scale * alpha beyond double's range
       } else {
-        e.grad.push_back(expect_bound<T>(g, gradient_tol<T>(g, m)));
+        // beta_c and alpha's sum of them, with w_c q_c rounded to multiples of
+        // 2^-1074 (above).
+        const real slack = 0x1p-1074L * std::fabs(scale) * static_cast<real>(subnormal_products + 1) *
+                           static_cast<real>(subnormal_products > 0);
+        e.grad.push_back(expect_bound<T>(g, gradient_tol<T>(g, m) + slack));
       }
     }
   }
@@ -433,7 +455,7 @@ reference_case<T> expectations(const ce_case<T>& k) {
                                      ? total.magnitude.value() * mean_scale
                                      : std::fabs(reduced),
                                  z_floor * mean_scale);
-  expect returned = expect_bound<T>(reduced, ulp_tol<T>(measure, bound));
+  expect returned = expect_bound<T>(reduced, ulp_tol<T>(measure, bound) + total_slack * mean_scale);
   if (total_open) returned = {expect::either_nan_or_bound, reduced, returned.tol, true};
   if (total_unordered && !std::isnan(reduced)) returned = expect_unordered();
   e.loss.push_back(returned);

@@ -334,7 +334,8 @@ detail::compute_type_t<std::remove_const_t<L>> cross_entropy(
 /// logit makes the loss +inf where w_c q'_c > 0, -inf where it is < 0 (negative
 /// targets) and adds nothing where it is 0; a row with an infinite q may give NaN; with double data the accuracy bounds
 /// assume each row's sum_c |w_c q_c| is within double's range (sum_c w_c q'_c
-/// is computed in double).
+/// is computed in double), and a product w_c q_c below DBL_MIN (subnormal) adds
+/// up to 2^-1074 (max - x_c + log S) to the loss's error (it is rounded first).
 template <class L, class Q>
 detail::compute_type_t<std::remove_const_t<L>> cross_entropy(
     matrix_view<L> logits, matrix_view<Q> target, const cross_entropy_options<std::remove_const_t<L>>& options = {}) {
