@@ -49,14 +49,77 @@ SMAX_INLINE void prefetch_next_tile_row(const column_tile<S>& t, std::size_t a) 
 #endif
 }
 
+// Float data: the max pass and the softmax's rescale run on float vectors, with
+// twice the lanes of double ones, as the row kernels do (the rescale needs a
+// fused multiply-add; see scale_float_body). The exps stay in double.
+template <class S>
+inline constexpr bool kFloatColumnPasses = std::is_same_v<S, float>&& kTileLanes % vf::lanes == 0;
+inline constexpr std::size_t kTileFloatVectors = kTileLanes / vf::lanes;
+
+SMAX_INLINE std::size_t float_lanes_in(std::size_t count, std::size_t v) {
+  const std::size_t first = v * vf::lanes;
+  return count <= first ? 0 : (count - first < vf::lanes ? count - first : vf::lanes);
+}
+
+// The tile's column maxima (exact in float), handed over as double vectors.
+SMAX_INLINE void column_max_in_float(const column_tile<float>& t, vd (&m)[kColumnVectors]) {
+  const std::size_t vectors = (t.count + vf::lanes - 1) / vf::lanes;
+  vf mf[kTileFloatVectors];
+  for (std::size_t v = 0; v < vectors; ++v) mf[v] = vf::splat(-std::numeric_limits<float>::infinity());
+  for (std::size_t a = 0; a < t.axis; ++a) {
+    for (std::size_t v = 0; v < vectors; ++v) {
+      const float* p = t.x + a * t.inner + v * vf::lanes;
+      mf[v] = max(mf[v], load_n<vf>(p, float_lanes_in(t.count, v), -std::numeric_limits<float>::infinity()));
+    }
+  }
+  float spilled[kTileLanes] = {};
+  for (std::size_t v = 0; v < vectors; ++v) mf[v].store(spilled + v * vf::lanes);
+  for (std::size_t v = 0; v < (t.count + vd::lanes - 1) / vd::lanes; ++v) {
+    m[v] = load_n<vd>(spilled + v * vd::lanes, t.lanes_in(v), -constants::kInf);
+  }
+}
+
+// y *= 1 / sum per column in float, the factor as a float pair times 2^24 (see
+// scale_float_body). False, with nothing written, where a factor does not fit.
+SMAX_INLINE bool column_rescale_in_float(const column_tile<float>& t, float* y, const double* inv,
+                                         const bool* special) {
+  float inv_hi[kTileLanes] = {}, inv_lo[kTileLanes] = {};
+  for (std::size_t lane = 0; lane < t.count; ++lane) {
+    if (special[lane]) continue;  // overwritten with NaN afterwards
+    const double scaled = inv[lane] * 0x1p24;
+    if (!(scaled < 0x1p126 && scaled > -0x1p126)) return false;
+    inv_hi[lane] = static_cast<float>(scaled);
+    inv_lo[lane] = static_cast<float>(scaled - static_cast<double>(inv_hi[lane]));
+  }
+  const std::size_t vectors = (t.count + vf::lanes - 1) / vf::lanes;
+  vf hi[kTileFloatVectors], lo[kTileFloatVectors];
+  for (std::size_t v = 0; v < vectors; ++v) {
+    hi[v] = vf::load(inv_hi + v * vf::lanes);
+    lo[v] = vf::load(inv_lo + v * vf::lanes);
+  }
+  for (std::size_t a = 0; a < t.axis; ++a) {
+    for (std::size_t v = 0; v < vectors; ++v) {
+      float* yp = y + a * t.inner + v * vf::lanes;
+      const std::size_t lanes = float_lanes_in(t.count, v);
+      const vf e = load_n<vf>(yp, lanes, 0.0f);
+      store_n(yp, mul_add(e, hi[v], e * lo[v]) * vf::splat(0x1p-24f), lanes);
+    }
+  }
+  return true;
+}
+
 // Per-lane (max, sum of exp(x - max)) of a tile: the max in m, the sum as hi + lo.
 template <class S, bool kStore>
 SMAX_INLINE void column_stats(const column_tile<S>& t, S* y, vd (&m)[kColumnVectors], vd (&hi)[kColumnVectors],
                               vd (&lo)[kColumnVectors]) {
   const std::size_t vectors = (t.count + vd::lanes - 1) / vd::lanes;
-  for (std::size_t v = 0; v < vectors; ++v) m[v] = vd::splat(-constants::kInf);
-  for (std::size_t a = 0; a < t.axis; ++a) {
-    for (std::size_t v = 0; v < vectors; ++v) m[v] = max(m[v], t.load(t.x, a, v, -constants::kInf));
+  if constexpr (kFloatColumnPasses<S>) {
+    column_max_in_float(t, m);
+  } else {
+    for (std::size_t v = 0; v < vectors; ++v) m[v] = vd::splat(-constants::kInf);
+    for (std::size_t a = 0; a < t.axis; ++a) {
+      for (std::size_t v = 0; v < vectors; ++v) m[v] = max(m[v], t.load(t.x, a, v, -constants::kInf));
+    }
   }
   for (std::size_t v = 0; v < vectors; ++v) hi[v] = lo[v] = vd::splat(0.0);
   for (std::size_t a = 0; a < t.axis; ++a) {
@@ -122,6 +185,15 @@ SMAX_INLINE bool column_has_nan(const S* x, std::size_t axis, std::size_t inner)
 
 enum class column_op { softmax, log_softmax, logsumexp };
 
+// Columns without a finite maximum are NaN throughout.
+template <class S>
+SMAX_INLINE void fill_special_columns(const column_tile<S>& t, S* y, const bool* special) {
+  for (std::size_t lane = 0; lane < t.count; ++lane) {
+    if (!special[lane]) continue;
+    for (std::size_t a = 0; a < t.axis; ++a) y[a * t.inner + lane] = static_cast<S>(constants::kNaN);
+  }
+}
+
 template <class S, column_op kOp>
 SMAX_INLINE void column_tile_op(const column_tile<S>& t, S* y, std::size_t y_lane_stride) {
   vd m[kColumnVectors], hi[kColumnVectors], lo[kColumnVectors];
@@ -169,6 +241,9 @@ SMAX_INLINE void column_tile_op(const column_tile<S>& t, S* y, std::size_t y_lan
     }
     return;
   } else {
+    if constexpr (kOp == column_op::softmax && kFloatColumnPasses<S> && kFusedMulAdd) {
+      if (column_rescale_in_float(t, y, out_hi, special)) return fill_special_columns(t, y, special);
+    }
     vd a_hi[kColumnVectors], a_lo[kColumnVectors];
     for (std::size_t v = 0; v < vectors; ++v) {
       a_hi[v] = load_n<vd>(out_hi + v * vd::lanes, t.lanes_in(v), 0.0);
@@ -195,10 +270,7 @@ SMAX_INLINE void column_tile_op(const column_tile<S>& t, S* y, std::size_t y_lan
         }
       }
     }
-    for (std::size_t lane = 0; lane < t.count; ++lane) {
-      if (!special[lane]) continue;
-      for (std::size_t a = 0; a < t.axis; ++a) y[a * t.inner + lane] = static_cast<S>(constants::kNaN);
-    }
+    fill_special_columns(t, y, special);
   }
 }
 
