@@ -413,6 +413,8 @@ reference_case<T> expectations(const ce_case<T>& k) {
     if (o.reduction == smax::reduction::none) {
       scale = given(k.row_upstream) ? static_cast<real>(k.mem.template initial<T>(k.row_upstream, 0, r)) : 1;
     }
+    const bool scale_rounded_subnormal = sizeof(T) == 8 && o.reduction == smax::reduction::mean && scale != 0 &&
+                                         std::fabs(scale) < static_cast<real>(std::numeric_limits<double>::min());
     const real alpha = alpha_base + 2 * z * ref.logsumexp;
     real largest = std::fmax(std::fabs(alpha), 2 * z);  // 2 z lse: lse's error is absolute below 1
     for (std::size_t c = 0; c < C; ++c) {
@@ -439,8 +441,11 @@ reference_case<T> expectations(const ce_case<T>& k) {
       } else {
         // beta_c and alpha's sum of them, with w_c q_c rounded to multiples of
         // 2^-1074 (above).
-        const real slack = 0x1p-1074L * std::fabs(scale) * static_cast<real>(subnormal_products + 1) *
-                           static_cast<real>(subnormal_products > 0);
+        real slack = 0x1p-1074L * std::fabs(scale) * static_cast<real>(subnormal_products + 1) *
+                     static_cast<real>(subnormal_products > 0);
+        // A mean's scale upstream / denominator below DBL_MIN is rounded to a
+        // multiple of 2^-1074 before it multiplies alpha and beta.
+        if (scale_rounded_subnormal) slack += 0x1p-1074L * largest;
         e.grad.push_back(expect_bound<T>(g, gradient_tol<T>(g, m) + slack));
       }
     }

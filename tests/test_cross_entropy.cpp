@@ -656,5 +656,25 @@ TEST_CASE("cross_entropy_backward with a foreign logsumexp and a tiny upstream",
   }
 }
 
+// A subnormal class weight at the target with smoothing: w_t (1 - eps) was
+// rounded to a multiple of 2^-1074 (here back to w_t) before nll = 2^970
+// brought the product to 2^-104, 10% off (found by fuzz_cross_entropy).
+TEST_CASE("a subnormal target weight with smoothing keeps the target share's digits", "[cross_entropy]") {
+  const double x[2] = {-0x1p970, 0.0}, weight[2] = {0x1p-1074, 1.0};
+  const std::int64_t target[1] = {0};
+  smax::cross_entropy_options<double> o;
+  o.label_smoothing = 0.1;
+  o.weight = weight;
+  o.reduction = smax::reduction::sum;
+  // log S = 0 and d = (-2^970, 0): loss = (1 - eps) w_0 2^970 + (eps / 2) w_0 2^970.
+  const real exact = (1 - static_cast<real>(o.label_smoothing) / 2) * 0x1p-104L;
+  for (smax::isa which : isas_under_test()) {
+    smax::scoped_isa use(which);
+    INFO(smax::isa_name(which));
+    const double loss = smax::cross_entropy(smax::matrix_view<const double>{x, 1, 2}, target, o);
+    CHECK(ulp_error<double>(loss, exact) <= 4);
+  }
+}
+
 }  // namespace
 }  // namespace smax_test

@@ -335,7 +335,8 @@ detail::compute_type_t<std::remove_const_t<L>> cross_entropy(
 /// targets) and adds nothing where it is 0; a row with an infinite q may give NaN; with double data the accuracy bounds
 /// assume each row's sum_c |w_c q_c| is within double's range (sum_c w_c q'_c
 /// is computed in double), and a product w_c q_c below DBL_MIN (subnormal) adds
-/// up to 2^-1074 (max - x_c + log S) to the loss's error (it is rounded first).
+/// up to 2^-1074 (max - x_c + log S) to the loss's error and 2^-1074 |scale| to
+/// each gradient entry's, per such class (it is rounded first).
 template <class L, class Q>
 detail::compute_type_t<std::remove_const_t<L>> cross_entropy(
     matrix_view<L> logits, matrix_view<Q> target, const cross_entropy_options<std::remove_const_t<L>>& options = {}) {
@@ -356,7 +357,9 @@ detail::compute_type_t<std::remove_const_t<L>> cross_entropy(
 /// detail/cross_entropy-inl.hpp and m = |scale| max(|alpha|, 2 z_loss, max_c beta_c)
 /// (m = |scale| for plain hard targets): float within 4 ulp where |g| >= 2^-20 m
 /// and within 4 * 2^-43 m + 1 ulp absolute below (the ulp is the rounding of
-/// a subnormal result); double within 4 ulp + 2^-50 m. In
+/// a subnormal result); double within 4 ulp + 2^-50 m, plus 2^-1074 m / |scale|
+/// where a mean's scale (upstream / denominator) is subnormal, since it is
+/// rounded before it multiplies alpha and beta. In
 /// particular p - 1 at a target with p ~ 1 keeps its relative accuracy (PyTorch
 /// computes it as a difference of rounded values).
 template <class L, class Index>

@@ -220,7 +220,11 @@ SMAX_INLINE hard_loss hard_row_loss(const cross_entropy_call<S>& call, double w_
                                     double a_lin, double z_term) {
   const double eps = call.smoothing, eps_per_class = eps / static_cast<double>(call.classes);
   const double unit = call.weight_unit;
-  double row = mul(mul(w_t, 1 - eps), nll) + z_term;
+  // A class weight below DBL_MIN times 1 - eps would lose its digits before
+  // nll (up to 2^1024) brings the product back into range.
+  const double target_share =
+      w_t >= std::numeric_limits<double>::min() ? mul(mul(w_t, 1 - eps), nll) : mul(w_t, mul(1 - eps, nll));
+  double row = target_share + z_term;
   if (eps > 0) row += mul(eps_per_class, mul(call.weight_total, log_s) - a_lin / unit);
   if (unit == 1.0) return {row, row};
   double in_units = mul(mul(w_t * unit, 1 - eps), nll) + mul(z_term, unit);
