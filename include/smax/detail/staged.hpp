@@ -134,7 +134,7 @@ logit_transform<float> widen_transform(const logit_transform<T>& t, std::size_t 
 // statistics merge from the chunks' in chunk order; pass 2 widens each chunk
 // again, writes exp(x - max) / sum or (x - max) - log(sum) over it and rounds it
 // into the output. The two-byte input is read twice and the output written once;
-// the floats never leave L2. Chunks are shared over threads, and since the
+// the floats never leave L1. Chunks are shared over threads, and since the
 // merge is in chunk order the result does not depend on the thread count.
 //
 // This is the two-pass online scheme whatever options.algorithm says. Reload
@@ -143,10 +143,15 @@ logit_transform<float> widen_transform(const logit_transform<T>& t, std::size_t 
 // twice). And what reload saves, a second read of the input, costs half as much
 // here as for float data.
 //
-// The chunk is the float kernels' chunk, so the statistics are those the float
-// kernel computes for the widened row, bit for bit.
-inline constexpr std::size_t kStagedChunkFloats = 16384;
-static_assert(kStagedChunkFloats == scalar::kChunk<float>, "the float kernels' chunk");
+// Chunks are shorter than the float kernels' (16384 floats): 8 KiB of floats
+// and the chunk's input and output stay in L1, and (as we read the timings) the
+// widening, which waits on memory, comes round often enough to overlap with the
+// sweeps' arithmetic. Out of cache (1 x 16777216 bf16, one thread, the README's
+// machine) softmax ran 1.2 G elements/s with 16384, 1.45 with 4096 and 1.5 with
+// 2048 or 1024; prefetching the next chunk by hand gained nothing. The row's
+// statistics then merge from more chunks than the float kernel's for the
+// widened row: the same double sums, merged in another order.
+inline constexpr std::size_t kStagedChunkFloats = 2048;
 
 // The long-row pieces of one ISA, taken together so that one call uses one path.
 struct chunk_kernels {
@@ -164,18 +169,19 @@ struct chunk_kernels {
   }
 };
 
-// Rows streamed chunk by chunk: more than one chunk, and the logits as given
-// (a transform's bias rows, masks and row-dependent causal limits stay with the
+// Rows streamed chunk by chunk: longer than a block (shorter ones share blocks
+// and go through the float kernels, in cache), with the logits as given (a
+// transform's bias rows, masks and row-dependent causal limits stay with the
 // float kernels, on widened rows).
 template <class T>
 bool streams_long_rows(std::size_t cols, const logit_transform<T>& transform) {
-  return cols > kStagedChunkFloats && !transform.active();
+  return cols > kStagedBlockFloats && !transform.active();
 }
 
 // body(c, first, n, buffer) for the row's chunks c (elements [first, first + n))
-// on ex's threads, as many as the row repays (the float kernels' rule: at least
-// 32768 elements each); `buffer` holds one chunk and is the caller's `own` when
-// everything runs on this thread.
+// on ex's threads, as many as the row repays (the float kernels' rule: at
+// least 32768 elements each); `buffer` holds one chunk and is the caller's
+// `own` when everything runs on this thread.
 template <class Body>
 void for_row_chunks(std::size_t cols, const executor& ex, float* own, const Body& body) {
   const std::size_t chunks = (cols + kStagedChunkFloats - 1) / kStagedChunkFloats;
