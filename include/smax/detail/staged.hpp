@@ -259,8 +259,8 @@ void streamed_map_row(const T* x, T* y, std::size_t cols, const executor& ex, co
   });
 }
 
-// logsumexp of one row, as the float kernel's logsumexp_row computes it for the
-// widened row, rounded to float as that kernel's output is.
+// logsumexp of one row, as the float kernel's logsumexp_row computes it, rounded
+// to float as that kernel's output is.
 template <class T>
 float streamed_logsumexp_row(const T* x, std::size_t cols, const executor& ex, const chunk_kernels& k, float* own) {
   const row_stats row = streamed_row_stats(x, cols, ex, k, own);
