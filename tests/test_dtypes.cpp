@@ -418,6 +418,193 @@ TEMPLATE_TEST_CASE("two-byte threads give the same bits; long rows split across 
   }
 }
 
+// ---- long rows: streamed chunk by chunk (staged.hpp), never widened whole ----
+
+// Lengths just past one staging block (16384 floats, where streaming starts),
+// ragged last chunks, and many chunks.
+std::vector<std::size_t> long_row_lengths() {
+  std::vector<std::size_t> n = {16385, 40007};
+  if (!quick_run()) n.push_back(300001);
+  return n;
+}
+
+template <class T>
+bool same_two_byte(T a, T b) {
+  return same_bytes(&a, &b, sizeof a);
+}
+
+// Checks one long row on the active ISA: with a reference, every two-byte
+// output within 1 ulp of the exact value; without one (rows without a finite
+// maximum), bit for bit what the float kernels write for the widened row (the
+// mixed float output, narrowed). Returns the worst errors of softmax and
+// log_softmax.
+template <class T>
+std::pair<real, real> check_long_row(const std::vector<T>& x, const reference_row* ref) {
+  const std::size_t n = x.size();
+  guarded_matrix<T> p(1, n, n), lp(1, n, n);
+  std::vector<float> pf(n), lpf(n);
+  smax::softmax(x.data(), p.data(), n);
+  smax::log_softmax(x.data(), lp.data(), n);
+  smax::softmax(x.data(), pf.data(), n);
+  smax::log_softmax(x.data(), lpf.data(), n);
+  T lse;
+  smax::logsumexp(x.data(), &lse, 1, n);
+  const float lse_f = smax::logsumexp(x.data(), n);
+  REQUIRE(p.guards_intact());
+  REQUIRE(lp.guards_intact());
+  std::size_t p_differs = 0, lp_differs = 0;
+  real worst_p = 0, worst_lp = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (ref != nullptr) {
+      worst_p = std::fmax(worst_p, two_byte_error<T>(p.at(0, i), ref->prob[i]));
+      worst_lp = std::fmax(worst_lp, two_byte_error<T>(lp.at(0, i), ref->log_prob[i]));
+    } else {
+      p_differs += same_two_byte(p.at(0, i), T(pf[i])) ? 0 : 1;
+      lp_differs += same_two_byte(lp.at(0, i), T(lpf[i])) ? 0 : 1;
+    }
+  }
+  CHECK(p_differs == 0);
+  CHECK(lp_differs == 0);
+  CHECK(same_two_byte(lse, T(lse_f)));
+  if (ref != nullptr) {
+    CHECK(worst_p <= 1);
+    CHECK(worst_lp <= 1);
+    CHECK(two_byte_error<T>(lse, ref->logsumexp) <= 1);
+    CHECK(log_domain_error<float>(lse_f, ref->logsumexp) <= ulp_bound<float>());
+  }
+  return {worst_p, worst_lp};
+}
+
+TEMPLATE_TEST_CASE("two-byte long rows are within 1 ulp on every ISA", "[dtypes][long]", bfloat16, half) {
+  using T = TestType;
+  for (std::size_t n : long_row_lengths()) {
+    // dominant: a row sum within 2^-20 of 1, whose log is summed again per chunk.
+    for (family f :
+         {family::normal_x1, family::normal_x10, family::uniform_90_100, family::dominant, family::subnormal_results}) {
+      const std::vector<T> x = make_two_byte<T>(f, n, n * 13 + 5);
+      const std::vector<float> xf = widened(x);
+      const reference_row ref = reference(xf.data(), n);
+      for (smax::isa which : isas_under_test()) {
+        smax::scoped_isa use(which);
+        INFO(type_name<T>() << ", " << family_name(f) << ", n = " << n << ", " << smax::isa_name(which));
+        const auto [worst_p, worst_lp] = check_long_row(x, &ref);
+        error_record& record = error_record::instance();
+        record.note("softmax (long rows)", type_name<T>(), which, family_name(f), static_cast<double>(worst_p));
+        record.note("log_softmax (long rows)", type_name<T>(), which, family_name(f), static_cast<double>(worst_lp));
+      }
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("two-byte long rows: -inf, NaN, +inf and values near the format's largest", "[dtypes][long]",
+                   bfloat16, half) {
+  using T = TestType;
+  const float inf = std::numeric_limits<float>::infinity();
+  const T nan = std::numeric_limits<T>::quiet_NaN();
+  const float largest = static_cast<float>(std::numeric_limits<T>::max());
+  const std::size_t n = 40007;  // streamed in chunks (of 2048), a ragged one last
+  const std::vector<T> base = make_two_byte<T>(family::normal_x10, n, 77);
+
+  // -inf entries: the first, one at a chunk start, the last, and whole chunks.
+  std::vector<T> with_minus_inf = base;
+  for (std::size_t i : {std::size_t{0}, std::size_t{32768}, n - 1}) with_minus_inf[i] = T(-inf);
+  for (std::size_t i = 16384; i < 32768; ++i) with_minus_inf[i] = T(-inf);
+  // Near the largest value, and near minus it: terms that are 0 and sums of
+  // ones; the largest's neighbour is 2^(max_exponent - digits) below it.
+  const float below = largest - std::ldexp(1.0f, std::numeric_limits<T>::max_exponent - std::numeric_limits<T>::digits);
+  std::vector<T> near_largest(n), near_minus_largest(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const float v = i % 7 == 0 ? largest : i % 3 == 0 ? largest / 2 : below;
+    near_largest[i] = T(v);
+    near_minus_largest[i] = T(i % 5 == 0 ? -largest : -below);
+  }
+  for (smax::isa which : isas_under_test()) {
+    smax::scoped_isa use(which);
+    for (const auto& [name, x] : {std::pair<const char*, const std::vector<T>&>{"-inf entries", with_minus_inf},
+                                  {"near the largest", near_largest},
+                                  {"near minus the largest", near_minus_largest}}) {
+      INFO(type_name<T>() << ", " << name << ", " << smax::isa_name(which));
+      const std::vector<float> xf = widened(x);
+      const reference_row ref = reference(xf.data(), n);
+      check_long_row(x, &ref);
+    }
+
+    // Rows without a finite maximum: NaN outputs, as in the float kernels; the
+    // logsumexp is -inf (all -inf), NaN (a NaN anywhere) or +inf.
+    std::vector<T> all_minus_inf(n, T(-inf)), with_nan = base, with_inf = base, inf_and_nan = base;
+    with_nan[n - 1] = nan;
+    with_inf[20000] = T(inf);
+    inf_and_nan[20000] = T(inf);
+    inf_and_nan[5] = nan;
+    const struct {
+      const char* name;
+      const std::vector<T>& x;
+      float lse;
+    } special[] = {{"all -inf", all_minus_inf, -inf},
+                   {"a NaN", with_nan, std::numeric_limits<float>::quiet_NaN()},
+                   {"a +inf", with_inf, inf},
+                   {"+inf and NaN", inf_and_nan, std::numeric_limits<float>::quiet_NaN()}};
+    for (const auto& row : special) {
+      INFO(type_name<T>() << ", " << row.name << ", " << smax::isa_name(which));
+      std::vector<T> p(n), lp(n);
+      smax::softmax(row.x.data(), p.data(), n);
+      smax::log_softmax(row.x.data(), lp.data(), n);
+      std::size_t not_nan = 0;
+      for (std::size_t i = 0; i < n; ++i) not_nan += std::isnan(p[i]) && std::isnan(lp[i]) ? 0 : 1;
+      CHECK(not_nan == 0);
+      check_long_row(row.x, nullptr);
+      T lse;
+      smax::logsumexp(row.x.data(), &lse, 1, n);
+      if (std::isnan(row.lse)) {
+        CHECK(std::isnan(lse));
+      } else {
+        CHECK(static_cast<float>(lse) == row.lse);
+      }
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("two-byte long rows give the same bits for any thread count and algorithm",
+                   "[dtypes][long][threads]", bfloat16, half) {
+  using T = TestType;
+  std::vector<std::pair<std::size_t, std::size_t>> shapes = {{1, 16385}, {3, 40007}};
+  if (!quick_run()) shapes.push_back({1, 300001});
+  for (const auto& [rows, cols] : shapes) {
+    const std::vector<T> x = make_two_byte<T>(family::normal_x10, rows * cols, 43);
+    INFO(type_name<T>() << ", " << rows << " x " << cols);
+    std::vector<T> p1(rows * cols), lp1(rows * cols), lse1(rows);
+    smax::softmax(x.data(), p1.data(), rows, cols);
+    smax::log_softmax(x.data(), lp1.data(), rows, cols);
+    smax::logsumexp(x.data(), lse1.data(), rows, cols);
+    for (unsigned threads : {1u, 2u, 3u}) {
+      for (smax::softmax_algorithm algorithm :
+           {smax::softmax_algorithm::automatic, smax::softmax_algorithm::three_pass_reload,
+            smax::softmax_algorithm::two_pass_online}) {
+        INFO("threads = " << threads << ", algorithm " << static_cast<int>(algorithm));
+        smax::softmax_options<T> o;
+        o.threads = threads;
+        o.algorithm = algorithm;
+        std::vector<T> p(rows * cols), lp(rows * cols), lse(rows);
+        smax::softmax(x.data(), p.data(), rows, cols, o);
+        smax::log_softmax(x.data(), lp.data(), rows, cols, o);
+        smax::logsumexp(x.data(), lse.data(), rows, cols, o);
+        CHECK(same_bytes(p.data(), p1.data(), p.size() * sizeof(T)));
+        CHECK(same_bytes(lp.data(), lp1.data(), lp.size() * sizeof(T)));
+        CHECK(same_bytes(lse.data(), lse1.data(), lse.size() * sizeof(T)));
+      }
+    }
+    // In place (y == x), with threads.
+    std::vector<T> in_place = x;
+    smax::softmax_options<T> o;
+    o.threads = 2;
+    smax::softmax(in_place.data(), in_place.data(), rows, cols, o);
+    CHECK(same_bytes(in_place.data(), p1.data(), p1.size() * sizeof(T)));
+    in_place = x;
+    smax::log_softmax(in_place.data(), in_place.data(), rows, cols, o);
+    CHECK(same_bytes(in_place.data(), lp1.data(), lp1.size() * sizeof(T)));
+  }
+}
+
 TEMPLATE_TEST_CASE("two-byte errors are reported before anything is written", "[dtypes][errors]", bfloat16, half) {
   using T = TestType;
   std::vector<T> x(8, T(1.0f));

@@ -52,14 +52,15 @@
 #endif
 
 // GCC 12's AVX-512 intrinsics initialise "undefined" registers from themselves,
-// which -Wmaybe-uninitialized reports in the caller once they are inlined
-// (GCC bug 105593), and at -O0 some intrinsic macros pass (__mmask8)-1 through
-// a char, which -Wsign-conversion reports at our call. The suppression covers
-// smax's own ISA regions only.
+// which -Wmaybe-uninitialized, or in some callers -Wuninitialized (the float
+// row sum's _mm512_reduce_add_pd in a kernel of its own), reports in the caller
+// once they are inlined (GCC bug 105593), and at -O0 some intrinsic macros pass
+// (__mmask8)-1 through a char, which -Wsign-conversion reports at our call. The
+// suppression covers smax's own ISA regions only.
 #if defined(__GNUC__) && !defined(__clang__)
 #define SMAX_DIAGNOSTICS_PUSH                                                                \
   _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"") \
-      _Pragma("GCC diagnostic ignored \"-Wsign-conversion\"")
+      _Pragma("GCC diagnostic ignored \"-Wuninitialized\"") _Pragma("GCC diagnostic ignored \"-Wsign-conversion\"")
 #define SMAX_DIAGNOSTICS_POP _Pragma("GCC diagnostic pop")
 #else
 #define SMAX_DIAGNOSTICS_PUSH

@@ -103,10 +103,12 @@ inline isa current_isa() {
   return static_cast<isa>(chosen);
 }
 
-// The active ISA's kernel for operation Op on T.
+// ISA `which`'s kernel for operation Op on T (scalar's when `which` is not
+// compiled). A caller that needs several kernels takes them all for one
+// current_isa(), so a concurrent set_isa cannot mix paths within a call.
 template <class Op, class T>
-typename Op::template fn<T> active_kernel() {
-  switch (current_isa()) {
+typename Op::template fn<T> kernel_for(isa which) {
+  switch (which) {
 #if SMAX_ARCH_X86_64
 #if SMAX_WITH_SSE2
     case isa::sse2: return sse2::kernel<Op, T>();
@@ -123,6 +125,12 @@ typename Op::template fn<T> active_kernel() {
 #endif
     default: return scalar::kernel<Op, T>();
   }
+}
+
+// The active ISA's kernel for operation Op on T.
+template <class Op, class T>
+typename Op::template fn<T> active_kernel() {
+  return kernel_for<Op, T>(current_isa());
 }
 
 }  // namespace detail

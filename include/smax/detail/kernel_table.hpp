@@ -85,6 +85,13 @@ struct logit_transform {
   bool masking() const noexcept { return bias != nullptr || keep != nullptr || causal; }
 };
 
+// A row's, or a chunk's, maximum m and sum of exp(x - m). A maximum that is not
+// finite marks a row the callers treat as special (sum NaN, or 0 when all -inf).
+struct row_stats {
+  double m;
+  double_double sum;
+};
+
 // y[r][c] = f(x[r][:])[c] for r < rows, c < cols; rows are x_stride / y_stride apart.
 template <class T>
 using map_fn = void (*)(const T* x, std::size_t x_stride, T* y, std::size_t y_stride, std::size_t rows,
@@ -115,6 +122,20 @@ using columns_backward_fn = void (*)(const T* a, const T* b, T* dx, std::size_t 
 template <class T>
 using columns_lse_backward_fn = void (*)(const T* x, const T* lse, const T* dlse, T* dx, std::size_t outer,
                                          std::size_t axis, std::size_t inner, const executor& ex, double scale);
+
+// The long-row scheme in pieces, over n plain (untransformed) values, for
+// callers that stream a row through a small buffer chunk by chunk (two-byte
+// data, staged.hpp): the statistics of a chunk; the row's from its chunks', in
+// chunk order; the sum over a chunk of exp(x - m), less 1 for the maximum
+// (the log1p form of a row sum near 1); and the output sweeps, which may write
+// over x: exp(x - m) * inv, and (x - m) - log_sum.
+template <class T>
+using chunk_stats_fn = row_stats (*)(const T* x, std::size_t n);
+using merge_stats_fn = row_stats (*)(const row_stats* stats, std::size_t chunks);
+template <class T>
+using chunk_sum_minus_one_fn = double_double (*)(const T* x, std::size_t n, double m);
+template <class T>
+using chunk_finish_fn = void (*)(const T* x, T* y, std::size_t n, double m, double_double factor);
 
 struct op_softmax {
   template <class T>
@@ -167,6 +188,26 @@ struct op_log_softmax_backward_columns {
 struct op_logsumexp_backward_columns {
   template <class T>
   using fn = columns_lse_backward_fn<T>;
+};
+struct op_chunk_stats {
+  template <class T>
+  using fn = chunk_stats_fn<T>;
+};
+struct op_merge_stats {
+  template <class T>
+  using fn = merge_stats_fn;  // the exp that rescales each chunk's sum is T's
+};
+struct op_chunk_sum_minus_one {
+  template <class T>
+  using fn = chunk_sum_minus_one_fn<T>;
+};
+struct op_softmax_chunk_finish {
+  template <class T>
+  using fn = chunk_finish_fn<T>;  // factor: 1 / sum
+};
+struct op_log_softmax_chunk_finish {
+  template <class T>
+  using fn = chunk_finish_fn<T>;  // factor: log(sum)
 };
 
 }  // namespace detail

@@ -272,21 +272,14 @@ SMAX_INLINE double_double sum_of_exp(const S* x, S* y, std::size_t n, double m) 
   return source_sum_of_exp<S, kStore, kSumMinusOne>(plain_logits<S>{x}, y, n, m);
 }
 
-// log of the row sum. Below 1 + 2^-20 exactly one element is at the maximum and
-// the others' total t is partly lost in the rounding of 1 + t, so t = sum - 1
-// is summed again on its own and log(1 + t) keeps its relative accuracy.
+// log of the row sum. Near 1 (see row_sum_near_one), t = sum - 1 is summed
+// again on its own.
 template <class S, class Source>
 SMAX_INLINE double_double source_log_of_row_sum(const Source& src, std::size_t n, double m, double_double sum) {
-  if ((sum.hi - 1.0) + sum.lo < 0x1p-20) {
-    const double_double t = source_sum_of_exp<S, false, true>(src, static_cast<S*>(nullptr), n, m);
-    const double_double one_plus_t = two_sum(1.0, t.hi);
-    return log_of_sum(one_plus_t.hi, one_plus_t.lo + t.lo);
+  if (row_sum_near_one(sum)) {
+    return log_of_one_plus(source_sum_of_exp<S, false, true>(src, static_cast<S*>(nullptr), n, m));
   }
-  if constexpr (kExactStorage<S>) {
-    return log_of_sum(sum.hi, sum.lo);
-  } else {
-    return {log_plain(sum.hi), 0.0};  // a float data row sum is a plain double
-  }
+  return log_of_plain_row_sum<S>(sum);
 }
 
 template <class S>
@@ -312,12 +305,10 @@ struct terms_below_one_body {
 
 template <class S>
 SMAX_INLINE double_double log_of_stored_row_sum(const S* y, std::size_t n, double_double sum) {
-  if ((sum.hi - 1.0) + sum.lo < 0x1p-20) {
+  if (row_sum_near_one(sum)) {
     terms_below_one_body<S> body{y, accumulator<S>::zero()};
     sweep<vd>(n, body);
-    const double_double t = body.sum.total();
-    const double_double one_plus_t = two_sum(1.0, t.hi);
-    return log_of_sum(one_plus_t.hi, one_plus_t.lo + t.lo);
+    return log_of_one_plus(body.sum.total());
   }
   return log_of_sum(sum.hi, sum.lo);
 }
@@ -474,11 +465,6 @@ SMAX_INLINE std::size_t chunk_length(std::size_t n, std::size_t c) {
   return n - c * kChunk<S> < kChunk<S> ? n - c * kChunk<S> : kChunk<S>;
 }
 
-struct row_stats {
-  double m;
-  double_double sum;
-};
-
 // Statistics of one chunk; kStore also writes exp(x - chunk max) to y.
 template <class S, bool kStore, class Source>
 SMAX_INLINE row_stats chunk_stats(const Source& src, S* y, std::size_t n) {
@@ -560,6 +546,12 @@ struct exp_scaled_body {
 };
 
 template <class S, class Source>
+SMAX_INLINE void exp_scaled_sweep(const Source& src, S* y, std::size_t n, double m, double_double inv) {
+  exp_scaled_body<S, Source> body{src, y, vd::splat(-m), vd::splat(inv.hi), vd::splat(inv.lo)};
+  sweep<vd>(n, body);
+}
+
+template <class S, class Source>
 struct exp_scaled_task {
   Source src;
   S* y;
@@ -569,8 +561,7 @@ struct exp_scaled_task {
 
   void operator()(std::size_t begin, std::size_t end) const {
     const std::size_t first = begin * kChunk<S>, last = end * kChunk<S> < n ? end * kChunk<S> : n;
-    exp_scaled_body<S, Source> body{src.shifted(first), y + first, vd::splat(-m), vd::splat(inv.hi), vd::splat(inv.lo)};
-    sweep<vd>(last - first, body);
+    exp_scaled_sweep(src.shifted(first), y + first, last - first, m, inv);
   }
 };
 
@@ -655,6 +646,15 @@ SMAX_INLINE row_stats log_stats(const Source& src, std::size_t n, const executor
 }
 
 template <class S, class Source>
+SMAX_INLINE void log_softmax_sweep(const Source& src, S* y, std::size_t n, double m, double_double log_sum) {
+  using V = max_vector<S, Source>;
+  using lane = typename V::lane;
+  log_softmax_body<S, Source> body{src, y, V::splat(static_cast<lane>(-m)), V::splat(static_cast<lane>(log_sum.hi)),
+                                   V::splat(static_cast<lane>(log_sum.lo))};
+  sweep<V>(n, body);
+}
+
+template <class S, class Source>
 struct log_softmax_task {
   Source src;
   S* y;
@@ -664,11 +664,7 @@ struct log_softmax_task {
 
   void operator()(std::size_t begin, std::size_t end) const {
     const std::size_t first = begin * kChunk<S>, last = end * kChunk<S> < n ? end * kChunk<S> : n;
-    using V = max_vector<S, Source>;
-    using lane = typename V::lane;
-    log_softmax_body<S, Source> body{src.shifted(first), y + first, V::splat(static_cast<lane>(-m)),
-                                     V::splat(static_cast<lane>(log_sum.hi)), V::splat(static_cast<lane>(log_sum.lo))};
-    sweep<V>(last - first, body);
+    log_softmax_sweep(src.shifted(first), y + first, last - first, m, log_sum);
   }
 };
 
@@ -791,4 +787,31 @@ template <class S>
 void logsumexp_rows(const S* x, std::size_t x_stride, S* out, std::size_t rows, std::size_t cols, const executor& ex,
                     const logit_transform<S>& transform) {
   run_rows<S, row_op::logsumexp>(x, x_stride, out, 1, rows, cols, ex, transform);
+}
+
+// ---- the long-row scheme in pieces, over plain chunks (see kernel_table.hpp) ----
+
+template <class S>
+row_stats plain_chunk_stats(const S* x, std::size_t n) {
+  return chunk_stats<S, false>(plain_logits<S>{x}, static_cast<S*>(nullptr), n);
+}
+
+template <class S>
+row_stats merge_chunk_stats(const row_stats* stats, std::size_t chunks) {
+  return merge_stats<S>(stats, chunks);
+}
+
+template <class S>
+double_double plain_chunk_sum_minus_one(const S* x, std::size_t n, double m) {
+  return sum_of_exp<S, false, true>(x, static_cast<S*>(nullptr), n, m);
+}
+
+template <class S>
+void softmax_chunk_finish(const S* x, S* y, std::size_t n, double m, double_double inv) {
+  exp_scaled_sweep(plain_logits<S>{x}, y, n, m, inv);
+}
+
+template <class S>
+void log_softmax_chunk_finish(const S* x, S* y, std::size_t n, double m, double_double log_sum) {
+  log_softmax_sweep(plain_logits<S>{x}, y, n, m, log_sum);
 }

@@ -151,6 +151,28 @@ inline double log_plain(double v) noexcept {
   return mul(kd, kLn2Hi) + (2.0 * s + (mul(2.0 * s, mul(series, z)) + mul(kd, kLn2Lo)));
 }
 
+// Whether a row sum (>= 1: its maximum contributes exactly 1) is below
+// 1 + 2^-20. Then exactly one element is at the maximum and the others' total
+// t is partly lost in the rounding of 1 + t: the caller sums t on its own and
+// takes log_of_one_plus(t), which keeps log(1 + t) to relative accuracy.
+inline bool row_sum_near_one(double_double sum) noexcept { return (sum.hi - 1.0) + sum.lo < 0x1p-20; }
+
+inline double_double log_of_one_plus(double_double t) noexcept {
+  const double_double one_plus_t = two_sum(1.0, t.hi);
+  return log_of_sum(one_plus_t.hi, one_plus_t.lo + t.lo);
+}
+
+// log of a row sum not near 1, for data of type S: a float data row sum is a
+// plain double (far more than float results need), a double one a pair.
+template <class S>
+inline double_double log_of_plain_row_sum(double_double sum) noexcept {
+  if constexpr (sizeof(S) == sizeof(double)) {
+    return log_of_sum(sum.hi, sum.lo);
+  } else {
+    return {log_plain(sum.hi), 0.0};
+  }
+}
+
 // 1 / (hi + lo) as an unevaluated pair, relative error below 2^-100 for hi >= 1.
 inline double_double reciprocal_of_sum(double hi, double lo) noexcept {
   const double inv = 1.0 / hi;

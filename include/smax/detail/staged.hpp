@@ -10,9 +10,12 @@
 // A block holds about 64 KiB of floats (one row when rows are longer), so it
 // stays in L2 between widening, the kernel's passes and narrowing. Blocks are
 // shared out over threads; a single long row gets the threads inside the
-// float kernel instead, as float data would.
+// float kernel instead, as float data would. Rows longer than one block are
+// streamed chunk by chunk instead where no transform applies (see "long rows"
+// below), so they need no row-sized buffer and stay in cache.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -121,11 +124,176 @@ logit_transform<float> widen_transform(const logit_transform<T>& t, std::size_t 
   return f;
 }
 
+// ---- long rows ----------------------------------------------------------------
+//
+// Widened whole, a row longer than a block would need a row-sized float buffer
+// and the float kernel's sweeps would run over it out of cache, plus the sweeps
+// that widen and narrow it. Instead such a row streams through one chunk-sized
+// buffer, in the float kernels' own scheme for long rows (kernels-inl.hpp):
+// pass 1 widens each chunk and takes its (max, sum of exp(x - max)); the row's
+// statistics merge from the chunks' in chunk order; pass 2 widens each chunk
+// again, writes exp(x - max) / sum or (x - max) - log(sum) over it and rounds it
+// into the output. The two-byte input is read twice and the output written once;
+// the floats never leave L1. Chunks are shared over threads, and since the
+// merge is in chunk order the result does not depend on the thread count.
+//
+// This is the two-pass online scheme whatever options.algorithm says. Reload
+// stores each chunk's exp terms until the row's sum is known, so it needs them
+// all at once: the row-sized buffer this avoids (or two-byte terms, rounded
+// twice). And what reload saves, a second read of the input, costs half as much
+// here as for float data.
+//
+// Chunks are shorter than the float kernels' (16384 floats): 8 KiB of floats
+// and the chunk's input and output stay in L1, and (as we read the timings) the
+// widening, which waits on memory, comes round often enough to overlap with the
+// sweeps' arithmetic. Out of cache (1 x 16777216 bf16, one thread, the README's
+// machine) softmax ran 1.2 G elements/s with 16384, 1.45 with 4096 and 1.5 with
+// 2048 or 1024; prefetching the next chunk by hand gained nothing. The row's
+// statistics then merge from more chunks than the float kernel's for the
+// widened row: the same double sums, merged in another order.
+inline constexpr std::size_t kStagedChunkFloats = 2048;
+
+// The long-row pieces of one ISA, taken together so that one call uses one path.
+struct chunk_kernels {
+  chunk_stats_fn<float> stats;
+  merge_stats_fn merge;
+  chunk_sum_minus_one_fn<float> sum_minus_one;
+  chunk_finish_fn<float> softmax_finish;
+  chunk_finish_fn<float> log_softmax_finish;
+
+  static chunk_kernels active() {
+    const isa which = current_isa();
+    return {kernel_for<op_chunk_stats, float>(which), kernel_for<op_merge_stats, float>(which),
+            kernel_for<op_chunk_sum_minus_one, float>(which), kernel_for<op_softmax_chunk_finish, float>(which),
+            kernel_for<op_log_softmax_chunk_finish, float>(which)};
+  }
+};
+
+// Rows streamed chunk by chunk: longer than a block (shorter ones share blocks
+// and go through the float kernels, in cache), with the logits as given (a
+// transform's bias rows, masks and row-dependent causal limits stay with the
+// float kernels, on widened rows).
+template <class T>
+bool streams_long_rows(std::size_t cols, const logit_transform<T>& transform) {
+  return cols > kStagedBlockFloats && !transform.active();
+}
+
+// body(c, first, n, buffer) for the row's chunks c (elements [first, first + n))
+// on ex's threads, as many as the row repays (the float kernels' rule: at
+// least 32768 elements each); `buffer` holds one chunk and is the caller's
+// `own` when everything runs on this thread.
+template <class Body>
+void for_row_chunks(std::size_t cols, const executor& ex, float* own, const Body& body) {
+  const std::size_t chunks = (cols + kStagedChunkFloats - 1) / kStagedChunkFloats;
+  const auto run = [&](std::size_t begin, std::size_t end, float* buffer) {
+    for (std::size_t c = begin; c < end; ++c) {
+      const std::size_t first = c * kStagedChunkFloats;
+      body(c, first, cols - first < kStagedChunkFloats ? cols - first : kStagedChunkFloats, buffer);
+    }
+  };
+  constexpr std::size_t kMinPerThread = 1 << 15;
+  const std::size_t useful = cols / kMinPerThread;
+  if (ex.threads <= 1 || useful <= 1) return run(0, chunks, own);
+  const executor split{ex.threads < useful ? ex.threads : static_cast<unsigned>(useful), ex.algorithm};
+  split.parallel_for(chunks, [&](std::size_t begin, std::size_t end) {
+    std::vector<float> buffer(kStagedChunkFloats);
+    run(begin, end, buffer.data());
+  });
+}
+
+// Pass 1: the row's statistics, merged from its chunks'.
+template <class T>
+row_stats streamed_row_stats(const T* x, std::size_t cols, const executor& ex, const chunk_kernels& k, float* own) {
+  std::vector<row_stats> stats((cols + kStagedChunkFloats - 1) / kStagedChunkFloats);
+  for_row_chunks(cols, ex, own, [&](std::size_t c, std::size_t first, std::size_t n, float* buffer) {
+    widen(x + first, buffer, n);
+    stats[c] = k.stats(buffer, n);
+  });
+  return k.merge(stats.data(), stats.size());
+}
+
+// log of the row sum (a finite maximum), as the float kernels take it; near 1
+// the terms below the maximum are summed again per chunk, added in chunk order.
+template <class T>
+double_double streamed_log_of_row_sum(const T* x, std::size_t cols, const row_stats& row, const executor& ex,
+                                      const chunk_kernels& k, float* own) {
+  if (!row_sum_near_one(row.sum)) return log_of_plain_row_sum<float>(row.sum);
+  std::vector<double_double> parts((cols + kStagedChunkFloats - 1) / kStagedChunkFloats);
+  for_row_chunks(cols, ex, own, [&](std::size_t c, std::size_t first, std::size_t n, float* buffer) {
+    widen(x + first, buffer, n);
+    parts[c] = k.sum_minus_one(buffer, n, row.m);
+  });
+  double hi = 0.0, lo = 0.0;
+  for (const double_double& part : parts) {
+    const double_double t = two_sum(hi, part.hi);
+    hi = t.hi;
+    lo += t.lo + part.lo;
+  }
+  return log_of_one_plus(fast_two_sum(hi, lo));
+}
+
+// softmax or log_softmax of one row into two-byte y (which may be x itself:
+// pass 1 reads the whole row before pass 2 writes, and pass 2 reads each chunk
+// before writing it).
+template <class Op, class T>
+void streamed_map_row(const T* x, T* y, std::size_t cols, const executor& ex, const chunk_kernels& k, float* own) {
+  constexpr bool kSoftmax = std::is_same_v<Op, op_softmax>;
+  static_assert(kSoftmax || std::is_same_v<Op, op_log_softmax>, "softmax or log_softmax");
+  const row_stats row = streamed_row_stats(x, cols, ex, k, own);
+  if (!std::isfinite(row.m)) {
+    // All -inf, +inf or NaN: NaN, as the float kernels' fill_special_row writes
+    // where nothing is masked (and nothing is without a transform).
+    for (std::size_t i = 0; i < kStagedChunkFloats; ++i) own[i] = static_cast<float>(constants::kNaN);
+    for (std::size_t first = 0; first < cols; first += kStagedChunkFloats) {
+      from_float(own, y + first, cols - first < kStagedChunkFloats ? cols - first : kStagedChunkFloats);
+    }
+    return;
+  }
+  const double_double factor =
+      kSoftmax ? reciprocal_of_sum(row.sum.hi, row.sum.lo) : streamed_log_of_row_sum(x, cols, row, ex, k, own);
+  const chunk_finish_fn<float> finish = kSoftmax ? k.softmax_finish : k.log_softmax_finish;
+  for_row_chunks(cols, ex, own, [&](std::size_t, std::size_t first, std::size_t n, float* buffer) {
+    widen(x + first, buffer, n);
+    finish(buffer, buffer, n, row.m, factor);
+    from_float(buffer, y + first, n);
+  });
+}
+
+// logsumexp of one row, as the float kernel's logsumexp_row computes it, rounded
+// to float as that kernel's output is.
+template <class T>
+float streamed_logsumexp_row(const T* x, std::size_t cols, const executor& ex, const chunk_kernels& k, float* own) {
+  const row_stats row = streamed_row_stats(x, cols, ex, k, own);
+  if (!std::isfinite(row.m)) {
+    // Without a finite maximum: NaN if the row holds one, else the maximum.
+    for (std::size_t i = 0; i < cols; ++i) {
+      if (std::isnan(static_cast<float>(x[i]))) return static_cast<float>(constants::kNaN);
+    }
+    return static_cast<float>(row.m);
+  }
+  const double_double log_sum = streamed_log_of_row_sum(x, cols, row, ex, k, own);
+  const double_double total = two_sum(row.m, log_sum.hi);
+  return static_cast<float>(total.hi + (total.lo + log_sum.lo));
+}
+
 // softmax / log_softmax rows: y (T or float) = f(x).
 template <class Op, class T, class Y>
 void staged_map(const T* x, std::size_t x_stride, Y* y, std::size_t y_stride, std::size_t rows, std::size_t cols,
                 const executor& ex, const logit_transform<T>& transform) {
   constexpr bool kFloatOut = std::is_same_v<Y, float>;
+  if constexpr (!kFloatOut) {
+    // (A float output is the widened row's own buffer: nothing to stream.)
+    if (streams_long_rows(cols, transform)) {
+      const chunk_kernels k = chunk_kernels::active();
+      for_row_blocks(rows, cols, kStagedChunkFloats, ex,
+                     [&](std::size_t, std::size_t first, std::size_t count, const executor& inner, float* buffer) {
+                       for (std::size_t r = first; r < first + count; ++r) {
+                         streamed_map_row<Op>(x + r * x_stride, y + r * y_stride, cols, inner, k, buffer);
+                       }
+                     });
+      return;
+    }
+  }
   std::vector<float> bias;
   const logit_transform<float> t = widen_transform(transform, cols, bias);
   const auto kernel = active_kernel<Op, float>();
@@ -145,6 +313,22 @@ void staged_map(const T* x, std::size_t x_stride, Y* y, std::size_t y_stride, st
 template <class Op, class T, class Y>
 void staged_reduce(const T* x, std::size_t x_stride, Y* out, std::size_t rows, std::size_t cols, const executor& ex,
                    const logit_transform<T>& transform) {
+  static_assert(std::is_same_v<Op, op_logsumexp>, "the one row reduction");
+  if (streams_long_rows(cols, transform)) {
+    const chunk_kernels k = chunk_kernels::active();
+    for_row_blocks(rows, cols, kStagedChunkFloats, ex,
+                   [&](std::size_t, std::size_t first, std::size_t count, const executor& inner, float* buffer) {
+                     for (std::size_t r = first; r < first + count; ++r) {
+                       const float value = streamed_logsumexp_row(x + r * x_stride, cols, inner, k, buffer);
+                       if constexpr (std::is_same_v<Y, float>) {
+                         out[r] = value;
+                       } else {
+                         from_float(&value, out + r, 1);
+                       }
+                     }
+                   });
+    return;
+  }
   std::vector<float> bias;
   const logit_transform<float> t = widen_transform(transform, cols, bias);
   const auto kernel = active_kernel<Op, float>();

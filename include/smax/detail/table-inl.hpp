@@ -27,8 +27,18 @@ constexpr typename Op::template fn<S> kernel() {
     return &softmax_backward_columns<S>;
   } else if constexpr (std::is_same_v<Op, op_log_softmax_backward_columns>) {
     return &log_softmax_backward_columns<S>;
-  } else {
-    static_assert(std::is_same_v<Op, op_logsumexp_backward_columns>, "unknown operation");
+  } else if constexpr (std::is_same_v<Op, op_logsumexp_backward_columns>) {
     return &logsumexp_backward_columns<S>;
+  } else if constexpr (std::is_same_v<Op, op_chunk_stats>) {
+    return &plain_chunk_stats<S>;
+  } else if constexpr (std::is_same_v<Op, op_merge_stats>) {
+    return &merge_chunk_stats<S>;
+  } else if constexpr (std::is_same_v<Op, op_chunk_sum_minus_one>) {
+    return &plain_chunk_sum_minus_one<S>;
+  } else if constexpr (std::is_same_v<Op, op_softmax_chunk_finish>) {
+    return &softmax_chunk_finish<S>;
+  } else {
+    static_assert(std::is_same_v<Op, op_log_softmax_chunk_finish>, "unknown operation");
+    return &log_softmax_chunk_finish<S>;
   }
 }
