@@ -26,8 +26,8 @@ struct shape {
 };
 
 // First (outer 1), middle and last (inner 1) axes, with the inner sizes the
-// issue names, tails of every vector width, empty tensors, and an axis long
-// enough for the narrower tiles of a long axis (column_tile_lanes).
+// issue names, tails of every vector width, empty tensors, and a long axis
+// (a tile's column then spans more than L2).
 std::vector<shape> axis_shapes() {
   return {{1, 7, 3},  {2, 5, 16}, {3, 67, 3}, {2, 300, 1000}, {1, 30, 1000}, {4, 1, 16},   {2, 17, 1},
           {3, 9, 37}, {1, 2, 67}, {2, 3, 20}, {0, 5, 3},      {2, 0, 3},     {5, 4, 1000}, {1, 4200, 37}};

@@ -39,9 +39,8 @@ template <class S>
 SMAX_INLINE void prefetch_next_tile_row(const column_tile<S>& t, std::size_t a) {
 #if defined(__GNUC__) || defined(__clang__)
   constexpr std::size_t kLine = 64, kBytes = kTileLanes * sizeof(S);
-  const std::size_t bytes = t.count * sizeof(S) < kBytes ? t.count * sizeof(S) : kBytes;
-  const std::uintptr_t next = reinterpret_cast<std::uintptr_t>(t.x) + a * t.inner * sizeof(S) + bytes;
-  for (std::size_t offset = 0; offset < bytes; offset += kLine) {
+  const std::uintptr_t next = reinterpret_cast<std::uintptr_t>(t.x) + (a * t.inner + kTileLanes) * sizeof(S);
+  for (std::size_t offset = 0; offset < kBytes; offset += kLine) {
     __builtin_prefetch(reinterpret_cast<const void*>(next + offset));
   }
 #else
@@ -54,7 +53,7 @@ SMAX_INLINE void prefetch_next_tile_row(const column_tile<S>& t, std::size_t a) 
 // twice the lanes of double ones, as the row kernels do (the rescale needs a
 // fused multiply-add; see scale_float_body). The exps stay in double.
 template <class S>
-inline constexpr bool kFloatColumnPasses = kTileLanes % vf::lanes == 0 && std::is_same_v<S, float>;
+inline constexpr bool kFloatColumnPasses = std::is_same_v<S, float>&& kTileLanes % vf::lanes == 0;
 inline constexpr std::size_t kTileFloatVectors = kTileLanes / vf::lanes;
 
 SMAX_INLINE std::size_t float_lanes_in(std::size_t count, std::size_t v) {
@@ -275,15 +274,6 @@ SMAX_INLINE void column_tile_op(const column_tile<S>& t, S* y, std::size_t y_lan
   }
 }
 
-// Lanes per tile: half the most for a long axis, so that a tile's input and
-// output (read three times, written twice) stay in L2 between the passes.
-template <class S>
-SMAX_INLINE std::size_t column_tile_lanes(std::size_t axis) {
-  constexpr std::size_t kTileBytes = 256 * 1024;
-  const bool tall = axis > kTileBytes / (kTileLanes * sizeof(S));
-  return tall && kTileLanes % (2 * vd::lanes) == 0 ? kTileLanes / 2 : kTileLanes;
-}
-
 // The tiles of one slab o, and the slabs, shared out by the executor: tiles are
 // independent, so the bits never depend on the thread count.
 template <class S, column_op kOp>
@@ -292,13 +282,12 @@ struct columns_task {
   S* y;
   std::size_t axis;
   std::size_t inner;
-  std::size_t tile_lanes;
   std::size_t tiles_per_slab;
 
   void operator()(std::size_t begin, std::size_t end) const {
     for (std::size_t job = begin; job < end; ++job) {
-      const std::size_t o = job / tiles_per_slab, i0 = (job % tiles_per_slab) * tile_lanes;
-      const std::size_t count = inner - i0 < tile_lanes ? inner - i0 : tile_lanes;
+      const std::size_t o = job / tiles_per_slab, i0 = (job % tiles_per_slab) * kTileLanes;
+      const std::size_t count = inner - i0 < kTileLanes ? inner - i0 : kTileLanes;
       const column_tile<S> tile{x + o * axis * inner + i0, axis, inner, count};
       if constexpr (kOp == column_op::logsumexp) {
         column_tile_op<S, kOp>(tile, y + o * inner + i0, 1);
@@ -312,11 +301,10 @@ struct columns_task {
 template <class S, column_op kOp>
 SMAX_INLINE void run_columns(const S* x, S* y, std::size_t outer, std::size_t axis, std::size_t inner,
                              const executor& ex) {
-  const std::size_t lanes = column_tile_lanes<S>(axis);
-  const std::size_t tiles = (inner + lanes - 1) / lanes;
+  const std::size_t tiles = (inner + kTileLanes - 1) / kTileLanes;
   executor inner_ex;
-  const executor outer_ex = row_split(ex, outer * tiles, axis * lanes, inner_ex);
-  outer_ex.parallel_for(outer * tiles, columns_task<S, kOp>{x, y, axis, inner, lanes, tiles});
+  const executor outer_ex = row_split(ex, outer * tiles, axis * kTileLanes, inner_ex);
+  outer_ex.parallel_for(outer * tiles, columns_task<S, kOp>{x, y, axis, inner, tiles});
 }
 
 template <class S>
