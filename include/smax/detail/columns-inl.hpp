@@ -53,7 +53,7 @@ SMAX_INLINE void prefetch_next_tile_row(const column_tile<S>& t, std::size_t a) 
 // twice the lanes of double ones, as the row kernels do (the rescale needs a
 // fused multiply-add; see scale_float_body). The exps stay in double.
 template <class S>
-inline constexpr bool kFloatColumnPasses = std::is_same_v<S, float>&& kTileLanes % vf::lanes == 0;
+inline constexpr bool kFloatColumnPasses = kTileLanes % vf::lanes == 0 && std::is_same_v<S, float>;
 inline constexpr std::size_t kTileFloatVectors = kTileLanes / vf::lanes;
 
 SMAX_INLINE std::size_t float_lanes_in(std::size_t count, std::size_t v) {
@@ -62,14 +62,17 @@ SMAX_INLINE std::size_t float_lanes_in(std::size_t count, std::size_t v) {
 }
 
 // The tile's column maxima (exact in float), handed over as double vectors.
+// kFull: a whole tile, whose fixed vector count keeps the maxima in registers.
+template <bool kFull>
 SMAX_INLINE void column_max_in_float(const column_tile<float>& t, vd (&m)[kColumnVectors]) {
-  const std::size_t vectors = (t.count + vf::lanes - 1) / vf::lanes;
+  constexpr float kLowest = -std::numeric_limits<float>::infinity();
+  const std::size_t vectors = kFull ? kTileFloatVectors : (t.count + vf::lanes - 1) / vf::lanes;
   vf mf[kTileFloatVectors];
-  for (std::size_t v = 0; v < vectors; ++v) mf[v] = vf::splat(-std::numeric_limits<float>::infinity());
+  for (std::size_t v = 0; v < vectors; ++v) mf[v] = vf::splat(kLowest);
   for (std::size_t a = 0; a < t.axis; ++a) {
     for (std::size_t v = 0; v < vectors; ++v) {
       const float* p = t.x + a * t.inner + v * vf::lanes;
-      mf[v] = max(mf[v], load_n<vf>(p, float_lanes_in(t.count, v), -std::numeric_limits<float>::infinity()));
+      mf[v] = max(mf[v], kFull ? vf::load(p) : load_n<vf>(p, float_lanes_in(t.count, v), kLowest));
     }
   }
   float spilled[kTileLanes] = {};
@@ -81,6 +84,7 @@ SMAX_INLINE void column_max_in_float(const column_tile<float>& t, vd (&m)[kColum
 
 // y *= 1 / sum per column in float, the factor as a float pair times 2^24 (see
 // scale_float_body). False, with nothing written, where a factor does not fit.
+template <bool kFull>
 SMAX_INLINE bool column_rescale_in_float(const column_tile<float>& t, float* y, const double* inv,
                                          const bool* special) {
   float inv_hi[kTileLanes] = {}, inv_lo[kTileLanes] = {};
@@ -91,7 +95,7 @@ SMAX_INLINE bool column_rescale_in_float(const column_tile<float>& t, float* y, 
     inv_hi[lane] = static_cast<float>(scaled);
     inv_lo[lane] = static_cast<float>(scaled - static_cast<double>(inv_hi[lane]));
   }
-  const std::size_t vectors = (t.count + vf::lanes - 1) / vf::lanes;
+  const std::size_t vectors = kFull ? kTileFloatVectors : (t.count + vf::lanes - 1) / vf::lanes;
   vf hi[kTileFloatVectors], lo[kTileFloatVectors];
   for (std::size_t v = 0; v < vectors; ++v) {
     hi[v] = vf::load(inv_hi + v * vf::lanes);
@@ -100,44 +104,61 @@ SMAX_INLINE bool column_rescale_in_float(const column_tile<float>& t, float* y, 
   for (std::size_t a = 0; a < t.axis; ++a) {
     for (std::size_t v = 0; v < vectors; ++v) {
       float* yp = y + a * t.inner + v * vf::lanes;
-      const std::size_t lanes = float_lanes_in(t.count, v);
-      const vf e = load_n<vf>(yp, lanes, 0.0f);
-      store_n(yp, mul_add(e, hi[v], e * lo[v]) * vf::splat(0x1p-24f), lanes);
+      if constexpr (kFull) {
+        const vf e = vf::load(yp);
+        (mul_add(e, hi[v], e * lo[v]) * vf::splat(0x1p-24f)).store(yp);
+      } else {
+        const std::size_t lanes = float_lanes_in(t.count, v);
+        const vf e = load_n<vf>(yp, lanes, 0.0f);
+        store_n(yp, mul_add(e, hi[v], e * lo[v]) * vf::splat(0x1p-24f), lanes);
+      }
     }
   }
   return true;
 }
 
 // Per-lane (max, sum of exp(x - max)) of a tile: the max in m, the sum as hi + lo.
-template <class S, bool kStore>
-SMAX_INLINE void column_stats(const column_tile<S>& t, S* y, vd (&m)[kColumnVectors], vd (&hi)[kColumnVectors],
-                              vd (&lo)[kColumnVectors]) {
-  const std::size_t vectors = (t.count + vd::lanes - 1) / vd::lanes;
+// kFull: a whole tile; its fixed vector count, full loads and local copies let
+// the compiler keep maxima and sums in registers across the axis loop.
+template <class S, bool kStore, bool kFull>
+SMAX_INLINE void column_stats(const column_tile<S>& t, S* y, vd (&m_out)[kColumnVectors], vd (&hi_out)[kColumnVectors],
+                              vd (&lo_out)[kColumnVectors]) {
+  const std::size_t vectors = kFull ? kColumnVectors : (t.count + vd::lanes - 1) / vd::lanes;
+  const auto load = [&t](std::size_t a, std::size_t v) {
+    return kFull ? vd::load(t.x + a * t.inner + v * vd::lanes) : t.load(t.x, a, v, -constants::kInf);
+  };
+  vd m[kColumnVectors], hi[kColumnVectors], lo[kColumnVectors];
   if constexpr (kFloatColumnPasses<S>) {
-    column_max_in_float(t, m);
+    column_max_in_float<kFull>(t, m);
   } else {
     for (std::size_t v = 0; v < vectors; ++v) m[v] = vd::splat(-constants::kInf);
     for (std::size_t a = 0; a < t.axis; ++a) {
-      for (std::size_t v = 0; v < vectors; ++v) m[v] = max(m[v], t.load(t.x, a, v, -constants::kInf));
+      for (std::size_t v = 0; v < vectors; ++v) m[v] = max(m[v], load(a, v));
     }
   }
   for (std::size_t v = 0; v < vectors; ++v) hi[v] = lo[v] = vd::splat(0.0);
   for (std::size_t a = 0; a < t.axis; ++a) {
     prefetch_next_tile_row(t, a);
     for (std::size_t v = 0; v < vectors; ++v) {
-      const vd xv = t.load(t.x, a, v, -constants::kInf);
+      const vd xv = load(a, v);
+      S* yp = y + a * t.inner + v * vd::lanes;
       if constexpr (kExactStorage<S>) {
         const vd_pair d = exact_difference(xv, vd::splat(0.0) - m[v]);
         const vd_pair e = exp_dd(d.hi, d.lo);
-        if constexpr (kStore) store_n(y + a * t.inner + v * vd::lanes, e.hi, t.lanes_in(v));
+        if constexpr (kStore) kFull ? e.hi.store(yp) : store_n(yp, e.hi, t.lanes_in(v));
         compensated_add(hi[v], lo[v], e.hi);
         lo[v] = lo[v] + e.lo;
       } else {
         const vd e = exp_nonpositive_p6(xv - m[v]);
-        if constexpr (kStore) store_n(y + a * t.inner + v * vd::lanes, e, t.lanes_in(v));
+        if constexpr (kStore) kFull ? e.store(yp) : store_n(yp, e, t.lanes_in(v));
         hi[v] = hi[v] + e;
       }
     }
+  }
+  for (std::size_t v = 0; v < vectors; ++v) {
+    m_out[v] = m[v];
+    hi_out[v] = hi[v];
+    lo_out[v] = lo[v];
   }
 }
 
@@ -198,7 +219,11 @@ template <class S, column_op kOp>
 SMAX_INLINE void column_tile_op(const column_tile<S>& t, S* y, std::size_t y_lane_stride) {
   vd m[kColumnVectors], hi[kColumnVectors], lo[kColumnVectors];
   constexpr bool kStore = kOp == column_op::softmax;
-  column_stats<S, kStore>(t, y, m, hi, lo);
+  if (t.count == kTileLanes) {
+    column_stats<S, kStore, true>(t, y, m, hi, lo);
+  } else {
+    column_stats<S, kStore, false>(t, y, m, hi, lo);
+  }
   const std::size_t vectors = (t.count + vd::lanes - 1) / vd::lanes;
   // Spill the lanes for the per-column scalar work.
   // Zeroed only because GCC 12 at -O3 cannot see that every lane read was written.
@@ -242,7 +267,9 @@ SMAX_INLINE void column_tile_op(const column_tile<S>& t, S* y, std::size_t y_lan
     return;
   } else {
     if constexpr (kOp == column_op::softmax && kFloatColumnPasses<S> && kFusedMulAdd) {
-      if (column_rescale_in_float(t, y, out_hi, special)) return fill_special_columns(t, y, special);
+      const bool rescaled = t.count == kTileLanes ? column_rescale_in_float<true>(t, y, out_hi, special)
+                                                  : column_rescale_in_float<false>(t, y, out_hi, special);
+      if (rescaled) return fill_special_columns(t, y, special);
     }
     vd a_hi[kColumnVectors], a_lo[kColumnVectors];
     for (std::size_t v = 0; v < vectors; ++v) {
