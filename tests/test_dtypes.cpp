@@ -420,10 +420,12 @@ TEMPLATE_TEST_CASE("two-byte threads give the same bits; long rows split across 
 
 // ---- long rows: streamed chunk by chunk (staged.hpp), never widened whole ----
 
-// Lengths just past one staging block (16384 floats, where streaming starts),
-// ragged last chunks, and many chunks.
+// Lengths just past where streaming starts, ragged last chunks, and many
+// chunks; one below it for the widened path of long rows.
+constexpr std::size_t kStreamFrom = smax::detail::kStreamedRowFloats;
+
 std::vector<std::size_t> long_row_lengths() {
-  std::vector<std::size_t> n = {16385, 40007};
+  std::vector<std::size_t> n = {16385, kStreamFrom + 1, kStreamFrom + 9007};
   if (!quick_run()) n.push_back(300001);
   return n;
 }
@@ -502,7 +504,7 @@ TEMPLATE_TEST_CASE("two-byte long rows: -inf, NaN, +inf and values near the form
   const float inf = std::numeric_limits<float>::infinity();
   const T nan = std::numeric_limits<T>::quiet_NaN();
   const float largest = static_cast<float>(std::numeric_limits<T>::max());
-  const std::size_t n = 40007;  // streamed in chunks (of 2048), a ragged one last
+  const std::size_t n = kStreamFrom + 9007;  // streamed in chunks (of 2048), a ragged one last
   const std::vector<T> base = make_two_byte<T>(family::normal_x10, n, 77);
 
   // -inf entries: the first, one at a chunk start, the last, and whole chunks.
@@ -567,7 +569,7 @@ TEMPLATE_TEST_CASE("two-byte long rows: -inf, NaN, +inf and values near the form
 TEMPLATE_TEST_CASE("two-byte long rows give the same bits for any thread count and algorithm",
                    "[dtypes][long][threads]", bfloat16, half) {
   using T = TestType;
-  std::vector<std::pair<std::size_t, std::size_t>> shapes = {{1, 16385}, {3, 40007}};
+  std::vector<std::pair<std::size_t, std::size_t>> shapes = {{1, 16385}, {1, kStreamFrom + 1}, {2, kStreamFrom + 9007}};
   if (!quick_run()) shapes.push_back({1, 300001});
   for (const auto& [rows, cols] : shapes) {
     const std::vector<T> x = make_two_byte<T>(family::normal_x10, rows * cols, 43);

@@ -16,7 +16,7 @@ namespace smax {
 /// How softmax sweeps rows longer than one 64 KiB chunk (shorter rows always
 /// take three passes over cache-resident data). automatic picks by row length,
 /// from measurements (see the README's speed section). bfloat16 and half rows
-/// longer than 16384 with a two-byte output and no scale, softcap or mask
+/// longer than 131072 with a two-byte output and no scale, softcap or mask
 /// always take the online scheme: they stream through a small float buffer,
 /// and reload would need every chunk's terms kept at once.
 enum class softmax_algorithm {

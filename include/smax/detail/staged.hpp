@@ -10,9 +10,10 @@
 // A block holds about 64 KiB of floats (one row when rows are longer), so it
 // stays in L2 between widening, the kernel's passes and narrowing. Blocks are
 // shared out over threads; a single long row gets the threads inside the
-// float kernel instead, as float data would. Rows longer than one block are
-// streamed chunk by chunk instead where no transform applies (see "long rows"
-// below), so they need no row-sized buffer and stay in cache.
+// float kernel instead, as float data would. Rows too long for L2 (see
+// kStreamedRowFloats) are streamed chunk by chunk instead where no transform
+// applies (see "long rows" below), so they need no row-sized buffer and stay
+// in cache.
 #pragma once
 
 #include <cmath>
@@ -169,13 +170,17 @@ struct chunk_kernels {
   }
 };
 
-// Rows streamed chunk by chunk: longer than a block (shorter ones share blocks
-// and go through the float kernels, in cache), with the logits as given (a
-// transform's bias rows, masks and row-dependent causal limits stay with the
-// float kernels, on widened rows).
+// Rows streamed chunk by chunk: those whose widened copy would not stay in L2
+// through the float kernel's passes (shorter ones are widened whole, where the
+// three-pass scheme with one exp per element beats streaming's two: 8x128256
+// bf16 ran 1.64 G/s streamed against about 2.0 widened), with the logits as
+// given (a transform's bias rows, masks and row-dependent causal limits stay
+// with the float kernels, on widened rows).
+inline constexpr std::size_t kStreamedRowFloats = std::size_t{1} << 17;
+
 template <class T>
 bool streams_long_rows(std::size_t cols, const logit_transform<T>& transform) {
-  return cols > kStagedBlockFloats && !transform.active();
+  return cols > kStreamedRowFloats && !transform.active();
 }
 
 // body(c, first, n, buffer) for the row's chunks c (elements [first, first + n))
