@@ -77,7 +77,9 @@ SMAX_INLINE void column_max_in_float(const column_tile<float>& t, vd (&m)[kColum
   }
   float spilled[kTileLanes] = {};
   for (std::size_t v = 0; v < vectors; ++v) mf[v].store(spilled + v * vf::lanes);
-  for (std::size_t v = 0; v < (t.count + vd::lanes - 1) / vd::lanes; ++v) {
+  // Every entry, lanes past the tile -inf: GCC 12 cannot see otherwise that
+  // the entries read later were written.
+  for (std::size_t v = 0; v < kColumnVectors; ++v) {
     m[v] = load_n<vd>(spilled + v * vd::lanes, t.lanes_in(v), -constants::kInf);
   }
 }
