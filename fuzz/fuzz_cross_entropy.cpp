@@ -308,7 +308,9 @@ reference_case<T> expectations(const ce_case<T>& k) {
 
     // The loss, term by term (PyTorch's definition).
     ieee_sum loss;
-    bool open = false, negative = false, targets_beyond_range = false;
+    bool open = false, negative = false, negative_target = false, targets_beyond_range = false;
+    smax_test::compensated_sum shares_alpha, shares_loss;  // with |q| (see the soft branch)
+    real shares_beta = 0;
     std::vector<real> beta(C);
     real alpha_base = 0;
     if (k.hard()) {
@@ -324,6 +326,14 @@ reference_case<T> expectations(const ce_case<T>& k) {
       for (std::size_t c = 0; c < C; ++c) {
         const real q = static_cast<real>(k.mem.template initial<T>(k.target, r, c));
         q_magnitude.add(std::fabs(w[c] * q));
+        // The kernel keeps the target share (1 - eps) w q and the smoothed
+        // share (eps / C) w apart; a negative q makes them cancel, and the
+        // header's bounds are then those of the same sums with |q|.
+        const real shares = w[c] * ((eps < 1 ? (1 - eps) * std::fabs(q) : 0) + eps / static_cast<real>(C));
+        negative_target = negative_target || q < 0;
+        shares_alpha.add(shares);
+        shares_beta = std::fmax(shares_beta, shares);
+        if (std::isfinite(ref.log_prob[c])) shares_loss.add(shares * std::fabs(ref.log_prob[c]));
         // label_smoothing 1 replaces every target by 1 / C, whatever q is.
         beta[c] = w[c] * ((eps < 1 ? (1 - eps) * q : 0) + eps / static_cast<real>(C));
         negative = negative || beta[c] < 0;
@@ -348,7 +358,8 @@ reference_case<T> expectations(const ce_case<T>& k) {
     // bound then is of their magnitude, unless SMAX_FUZZ_STRICT.
     // The z-loss term uses the row's logsumexp, which (like smax::logsumexp) is
     // accurate to absolute error below 1: the bound is of at least z_loss.
-    const real measure = std::fmax(negative && !strict() ? loss.magnitude.value() : std::fabs(row_loss), z);
+    real measure = std::fmax(negative && !strict() ? loss.magnitude.value() : std::fabs(row_loss), z);
+    if (negative_target && !strict()) measure = std::fmax(measure, shares_loss.value());
     // Double soft targets: a product w_c q_c below DBL_MIN is rounded to a
     // multiple of 2^-1074 before it multiplies log S and x_c - max, so the
     // header adds 2^-1074 (max - x_c + log S) per such class.
@@ -364,6 +375,13 @@ reference_case<T> expectations(const ce_case<T>& k) {
           subnormal_slack += 0x1p-1074L * ((row_max - static_cast<real>(x[c])) + std::fabs(log_s));
         }
       }
+    }
+    // Hard targets: the gradient buffer holds exp(x_c - max) in T, so terms
+    // below T's smallest normal are rounded to its subnormals before they are
+    // summed for log S; the header adds w_t C denorm_min / 2.
+    if (k.hard()) {
+      const real w_t = w[static_cast<std::size_t>(k.target_at(r))];
+      subnormal_slack += w_t * static_cast<real>(C) * static_cast<real>(std::numeric_limits<T>::denorm_min()) / 2;
     }
     expect row = expect_bound<T>(row_loss, ulp_tol<T>(measure, bound) + subnormal_slack);
     if (open) row = {expect::either_nan_or_bound, row_loss, row.tol, true};
@@ -420,6 +438,7 @@ reference_case<T> expectations(const ce_case<T>& k) {
     for (std::size_t c = 0; c < C; ++c) {
       largest = std::fmax(largest, negative && !strict() ? std::fabs(beta[c]) : beta[c]);
     }
+    if (negative_target && !strict()) largest = std::fmax(largest, std::fmax(shares_alpha.value(), shares_beta));
     const real m = std::fabs(scale) * largest;
     // alpha itself beyond double's range (soft targets near DBL_MAX): the
     // kernel computes it in double, so a tiny scale (a subnormal row upstream)
@@ -446,7 +465,11 @@ reference_case<T> expectations(const ce_case<T>& k) {
         // A mean's scale upstream / denominator below DBL_MIN is rounded to a
         // multiple of 2^-1074 before it multiplies alpha and beta.
         if (scale_rounded_subnormal) slack += 0x1p-1074L * largest;
-        e.grad.push_back(expect_bound<T>(g, gradient_tol<T>(g, m) + slack));
+        const real tol = gradient_tol<T>(g, m) + slack;
+        // A bound beyond T's range (float m near FLT_MAX^2, terms that cancel)
+        // says nothing: the rounding to T may overflow.
+        const bool bound_beyond_range = !strict() && tol > static_cast<real>(std::numeric_limits<T>::max());
+        e.grad.push_back(bound_beyond_range ? expect_unordered() : expect_bound<T>(g, tol));
       }
     }
   }

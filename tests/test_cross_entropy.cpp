@@ -656,6 +656,34 @@ TEST_CASE("cross_entropy_backward with a foreign logsumexp and a tiny upstream",
   }
 }
 
+// Target weights totalling beyond DBL_MAX under a mean: the plain sum
+// overflowed, and its NaN residual made the z-loss scale upstream / sum NaN
+// for every entry (found by fuzz_cross_entropy). The sum in weight units
+// gives the scale; the z-loss term 2 z lse p then survives a scale of 1e-309.
+TEST_CASE("a weighted mean whose target weights total beyond DBL_MAX keeps the z-loss gradient", "[cross_entropy]") {
+  const double big = 0x1.ffffffffffffcp+1023, heavy = 0x1.3886ap+13;
+  const double weight[3] = {big, heavy, 1.0};
+  const double x[3][3] = {{0.0, 0.0, 0x1p971}, {0.0, 0.0, 0.0}, {0.0, 0.0, 0.0}};
+  const std::int32_t target[3] = {1, 0, 0};  // total: heavy + 2 big
+  smax::cross_entropy_options<double> o;
+  o.weight = weight;
+  o.reduction = smax::reduction::mean;
+  o.z_loss = 1.0;
+  o.upstream = 0.75;
+  const real scale = static_cast<real>(o.upstream) / (static_cast<real>(heavy) + 2 * static_cast<real>(big));
+  // Row 0: p = (0, 0, 1) up to e^-2^971, lse = 2^971; beta_2 = 0 (target 1).
+  const real g02 = scale * (static_cast<real>(heavy) + 2 * 0x1p971L);
+  for (smax::isa which : isas_under_test()) {
+    smax::scoped_isa use(which);
+    INFO(smax::isa_name(which));
+    double g[3][3];
+    smax::cross_entropy_with_grad(smax::matrix_view<const double>{&x[0][0], 3, 3}, target,
+                                  smax::matrix_view<double>{&g[0][0], 3, 3}, o);
+    CHECK(std::fabs(static_cast<real>(g[0][2]) - g02) <= 1e-12L * g02);
+    CHECK(g[0][0] == 0.0);
+  }
+}
+
 // A subnormal class weight at the target with smoothing: w_t (1 - eps) was
 // rounded to a multiple of 2^-1074 (here back to w_t) before nll = 2^970
 // brought the product to 2^-104, 10% off (found by fuzz_cross_entropy).

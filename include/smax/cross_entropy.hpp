@@ -251,8 +251,11 @@ template <class T, class Index>
     const double upstream = static_cast<double>(opt.upstream);
     switch (opt.reduction) {
       case reduction::mean:
-        call.grad_scale = upstream / plain_denominator;
         call.weighted_grad_scale = upstream / denominator;
+        // The same scale in plain units; the plain sum may have overflowed
+        // (target weights totalling beyond DBL_MAX), the scaled one has not.
+        call.grad_scale =
+            call.weight_unit != 1.0 ? call.weighted_grad_scale * call.weight_unit : upstream / plain_denominator;
         break;
       case reduction::sum: call.grad_scale = call.weighted_grad_scale = upstream; break;
       case reduction::none:
@@ -308,11 +311,16 @@ compute_type_t<T> run_cross_entropy(const char* fn, ce_mode mode, matrix_view<co
 ///
 /// Accuracy: float loss within 2 ulp, double within 4 ulp of the exact value
 /// (per row and reduced), on every ISA, where that value is within double's
-/// range; with z_loss, of max(|loss|, z_loss), since logsumexp enters the
-/// z-loss term with its own accuracy (absolute below 1). Outside the bounds: double rows whose finite logits span more
-/// than DBL_MAX, or whose weighted distances from the maximum sum beyond it (sum_c w_c (max - x_c) with smoothing,
-/// sum_c w_c q_c (max - x_c) with soft targets), or, with smoothing, whose class weights total beyond DBL_MAX. There x
-/// - max or a sum overflows, and the loss may be +inf, as in PyTorch.
+/// range. With z_loss the bound is of max(|loss|, z_loss), since logsumexp
+/// enters the z-loss term with its own accuracy (absolute below 1). Add w_t C
+/// times half the type's smallest subnormal: the gradient path sums the terms
+/// exp(x_c - max) as stored in the logits' type (this matters only where p_t
+/// is that close to 1). Outside the bounds: double rows whose finite logits
+/// span more than DBL_MAX, or whose weighted distances from the maximum sum
+/// beyond it (sum_c w_c (max - x_c) with smoothing, sum_c w_c q_c (max - x_c)
+/// with soft targets), or, with smoothing, whose class weights total beyond
+/// DBL_MAX. There x - max or a sum overflows, and the loss may be +inf, as in
+/// PyTorch.
 ///
 /// Errors (smax::error, before anything is written): a target outside [0, C)
 /// that is not ignore_index (message names the row and value); a weight that is
@@ -332,11 +340,14 @@ detail::compute_type_t<std::remove_const_t<L>> cross_entropy(
 ///   loss_r = -sum_c w_c q'_c lp_c + z_loss * logsumexp_r^2, q' = (1 - eps) q + eps / C.
 /// The mean divides by the row count. q is used as given (not checked): a -inf
 /// logit makes the loss +inf where w_c q'_c > 0, -inf where it is < 0 (negative
-/// targets) and adds nothing where it is 0; a row with an infinite q may give NaN; with double data the accuracy bounds
-/// assume each row's sum_c |w_c q_c| is within double's range (sum_c w_c q'_c
-/// is computed in double), and a product w_c q_c below DBL_MIN (subnormal) adds
-/// up to 2^-1074 (max - x_c + log S) to the loss's error and 2^-1074 |scale| to
-/// each gradient entry's, per such class (it is rounded first).
+/// targets) and adds nothing where it is 0; a row with an infinite q may give NaN.
+/// The target share (1 - eps) w q and the smoothed share (eps / C) w are kept
+/// apart, so with a negative q they cancel: the accuracy bounds are then those
+/// of the same loss, alpha and beta computed with |q|. With double data the
+/// bounds assume each row's sum_c |w_c q_c| is within double's range (sum_c
+/// w_c q'_c is computed in double), and a product w_c q_c below DBL_MIN
+/// (subnormal) adds up to 2^-1074 (max - x_c + log S) to the loss's error and
+/// 2^-1074 |scale| to each gradient entry's, per such class (it is rounded first).
 template <class L, class Q>
 detail::compute_type_t<std::remove_const_t<L>> cross_entropy(
     matrix_view<L> logits, matrix_view<Q> target, const cross_entropy_options<std::remove_const_t<L>>& options = {}) {
@@ -359,7 +370,8 @@ detail::compute_type_t<std::remove_const_t<L>> cross_entropy(
 /// and within 4 * 2^-43 m + 1 ulp absolute below (the ulp is the rounding of
 /// a subnormal result); double within 4 ulp + 2^-50 m, plus 2^-1074 m / |scale|
 /// where a mean's scale (upstream / denominator) is subnormal, since it is
-/// rounded before it multiplies alpha and beta. In
+/// rounded before it multiplies alpha and beta. A bound beyond the type's
+/// largest value says nothing (the result may be an infinity). In
 /// particular p - 1 at a target with p ~ 1 keeps its relative accuracy (PyTorch
 /// computes it as a difference of rounded values).
 template <class L, class Index>

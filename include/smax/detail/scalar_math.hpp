@@ -55,7 +55,8 @@ struct compensated_total {
     hi = s.hi;
     lo += s.lo;
   }
-  double value() const noexcept { return hi + lo; }
+  // An overflowed sum is that infinity (its residuals are NaN).
+  double value() const noexcept { return std::isfinite(hi) ? hi + lo : hi; }
 };
 
 inline std::uint64_t bits_of(double v) noexcept {
