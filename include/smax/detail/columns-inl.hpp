@@ -92,10 +92,7 @@ SMAX_INLINE bool column_rescale_in_float(const column_tile<float>& t, float* y, 
   float inv_hi[kTileLanes] = {}, inv_lo[kTileLanes] = {};
   for (std::size_t lane = 0; lane < t.count; ++lane) {
     if (special[lane]) continue;  // overwritten with NaN afterwards
-    const double scaled = inv[lane] * 0x1p24;
-    if (!(scaled < 0x1p126 && scaled > -0x1p126)) return false;
-    inv_hi[lane] = static_cast<float>(scaled);
-    inv_lo[lane] = static_cast<float>(scaled - static_cast<double>(inv_hi[lane]));
+    if (!float_scale_pair(inv[lane], inv_hi[lane], inv_lo[lane])) return false;
   }
   const std::size_t vectors = kFull ? kTileFloatVectors : (t.count + vf::lanes - 1) / vf::lanes;
   vf hi[kTileFloatVectors], lo[kTileFloatVectors];

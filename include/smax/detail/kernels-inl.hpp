@@ -351,17 +351,24 @@ struct scale_float_body {
   }
 };
 
+// The factor of scale_float_body, 2^24 inv as a float pair; false where it
+// does not fit: a larger factor (cross-entropy's z-loss scale with logits near
+// FLT_MAX) would become inf and turn 0 * inf into NaN (found by
+// fuzz_cross_entropy), so it goes through doubles.
+SMAX_INLINE bool float_scale_pair(double inv, float& hi, float& lo) {
+  const double scaled = inv * 0x1p24;
+  if (!(scaled < 0x1p126 && scaled > -0x1p126)) return false;
+  hi = static_cast<float>(scaled);
+  lo = static_cast<float>(scaled - static_cast<double>(hi));
+  return true;
+}
+
 template <class S>
 SMAX_INLINE void scale_row(S* y, std::size_t n, double_double inv) {
   if constexpr (!kExactStorage<S> && kFusedMulAdd) {
-    // The float form needs the factor (times 2^24) as a float pair; a larger
-    // factor (cross-entropy's z-loss scale with logits near FLT_MAX) would
-    // become inf and turn 0 * inf into NaN (found by fuzz_cross_entropy), so
-    // it goes through doubles.
-    const double scaled = inv.hi * 0x1p24;
-    if (scaled < 0x1p126 && scaled > -0x1p126) {
-      const float hi = static_cast<float>(scaled);
-      scale_float_body body{y, vf::splat(hi), vf::splat(static_cast<float>(scaled - static_cast<double>(hi)))};
+    float hi, lo;
+    if (float_scale_pair(inv.hi, hi, lo)) {
+      scale_float_body body{y, vf::splat(hi), vf::splat(lo)};
       sweep<vf>(n, body);
       return;
     }
@@ -713,11 +720,10 @@ SMAX_INLINE transformed_logits<S> transformed_row(const S* x, std::size_t n, con
 // Rows are shared out when there are enough of them; otherwise each row's
 // chunks are. Work too small to repay starting threads stays on this one.
 SMAX_INLINE executor row_split(const executor& ex, std::size_t rows, std::size_t cols, executor& inner) {
-  constexpr std::size_t kMinPerThread = 1 << 15;
   executor outer{1, ex.algorithm};
   inner = executor{1, ex.algorithm};
-  if (ex.threads <= 1 || rows * cols < 2 * kMinPerThread) return outer;
-  const std::size_t useful = rows * cols / kMinPerThread;
+  if (ex.threads <= 1 || rows * cols < 2 * kMinWorkPerThread) return outer;
+  const std::size_t useful = rows * cols / kMinWorkPerThread;
   const unsigned threads = ex.threads < useful ? ex.threads : static_cast<unsigned>(useful);
   if (rows >= threads) {
     outer.threads = threads;

@@ -31,6 +31,11 @@ enum class softmax_algorithm {
 inline namespace SMAX_ABI {
 namespace detail {
 
+// The least work (elements) worth a thread of its own: below it, starting
+// the thread costs more than it saves. Rows, blocks and chunks of a row are
+// shared out by this one rule.
+inline constexpr std::size_t kMinWorkPerThread = std::size_t{1} << 15;
+
 struct executor {
   unsigned threads = 1;
   softmax_algorithm algorithm = softmax_algorithm::automatic;

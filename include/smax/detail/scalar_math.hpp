@@ -55,6 +55,11 @@ struct compensated_total {
     hi = s.hi;
     lo += s.lo;
   }
+  void add(double_double v) noexcept {
+    add(v.hi);
+    lo += v.lo;
+  }
+  double_double pair() const noexcept { return {hi, lo}; }
   // An overflowed sum is that infinity (its residuals are NaN).
   double value() const noexcept { return std::isfinite(hi) ? hi + lo : hi; }
 };

@@ -87,8 +87,7 @@ void for_row_blocks(std::size_t rows, std::size_t row_floats, std::size_t scratc
                     const Body& body) {
   const std::size_t per_block = rows_per_block(row_floats);
   const std::size_t blocks = (rows + per_block - 1) / per_block;
-  constexpr std::size_t kMinPerThread = 1 << 15;
-  const bool share_blocks = ex.threads > 1 && blocks > 1 && rows * row_floats >= 2 * kMinPerThread;
+  const bool share_blocks = ex.threads > 1 && blocks > 1 && rows * row_floats >= 2 * kMinWorkPerThread;
   const executor outer{share_blocks ? ex.threads : 1u, ex.algorithm};
   const executor inner{share_blocks ? 1u : ex.threads, ex.algorithm};
   outer.parallel_for(blocks, [&](std::size_t first_block, std::size_t end_block) {
@@ -127,9 +126,9 @@ logit_transform<float> widen_transform(const logit_transform<T>& t, std::size_t 
 
 // ---- long rows ----------------------------------------------------------------
 //
-// Widened whole, a row longer than a block would need a row-sized float buffer
-// and the float kernel's sweeps would run over it out of cache, plus the sweeps
-// that widen and narrow it. Instead such a row streams through one chunk-sized
+// Widened whole, a row longer than kStreamedRowFloats would need a row-sized
+// float buffer and the float kernel's sweeps would run over it out of cache,
+// plus the sweeps that widen and narrow it. Instead such a row streams through one chunk-sized
 // buffer, in the float kernels' own scheme for long rows (kernels-inl.hpp):
 // pass 1 widens each chunk and takes its (max, sum of exp(x - max)); the row's
 // statistics merge from the chunks' in chunk order; pass 2 widens each chunk
@@ -196,8 +195,7 @@ void for_row_chunks(std::size_t cols, const executor& ex, float* own, const Body
       body(c, first, cols - first < kStagedChunkFloats ? cols - first : kStagedChunkFloats, buffer);
     }
   };
-  constexpr std::size_t kMinPerThread = 1 << 15;
-  const std::size_t useful = cols / kMinPerThread;
+  const std::size_t useful = cols / kMinWorkPerThread;
   if (ex.threads <= 1 || useful <= 1) return run(0, chunks, own);
   const executor split{ex.threads < useful ? ex.threads : static_cast<unsigned>(useful), ex.algorithm};
   split.parallel_for(chunks, [&](std::size_t begin, std::size_t end) {
@@ -228,13 +226,9 @@ double_double streamed_log_of_row_sum(const T* x, std::size_t cols, const row_st
     widen(x + first, buffer, n);
     parts[c] = k.sum_minus_one(buffer, n, row.m);
   });
-  double hi = 0.0, lo = 0.0;
-  for (const double_double& part : parts) {
-    const double_double t = two_sum(hi, part.hi);
-    hi = t.hi;
-    lo += t.lo + part.lo;
-  }
-  return log_of_one_plus(fast_two_sum(hi, lo));
+  compensated_total sum_minus_one;
+  for (const double_double& part : parts) sum_minus_one.add(part);
+  return log_of_one_plus(fast_two_sum(sum_minus_one.hi, sum_minus_one.lo));
 }
 
 // softmax or log_softmax of one row into two-byte y (which may be x itself:
@@ -510,13 +504,9 @@ double_double staged_cross_entropy(const cross_entropy_call<float>& call, const 
                      narrow_rows(work, row_floats, grad->data + first * grad->stride, grad->stride, count, row_floats);
                    }
                  });
-  double hi = 0.0, lo = 0.0;
-  for (const double_double& sum : block_sums) {
-    const double_double s = two_sum(hi, sum.hi);
-    hi = s.hi;
-    lo += s.lo + sum.lo;
-  }
-  return {hi, lo};
+  compensated_total total;
+  for (const double_double& sum : block_sums) total.add(sum);
+  return total.pair();
 }
 
 }  // namespace detail
