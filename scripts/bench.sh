@@ -51,7 +51,8 @@ installed() {
 }
 
 required=(cmake make g++ libbenchmark-dev python3)
-peers=(libdnnl-dev libxnnpack-dev libpthreadpool-dev libtorch-dev libeigen3-dev)
+# ocl-icd-opencl-dev: only recommended by libdnnl-dev, but its CMake config needs OpenCL.
+peers=(libdnnl-dev ocl-icd-opencl-dev libxnnpack-dev libpthreadpool-dev libtorch-dev libeigen3-dev)
 if [[ ${SMAX_BENCH_NO_PEERS:-0} == 1 ]]; then peers=(); fi
 
 if command -v dpkg >/dev/null 2>&1; then

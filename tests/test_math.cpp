@@ -67,13 +67,17 @@ TEST_CASE("reciprocal_of_sum is within 2^-100 relative", "[math]") {
   }
 }
 
+// Rows [m, m + d] for d from 0 down to -deepest. The maximum m decides the
+// float-lane kernels' argument (x - m where it is exact, |m| >= 112 or so;
+// x itself with a power of two taken off otherwise), so the float sweeps run
+// at several m on both sides of each threshold.
 template <class T>
-void sweep_two_element_rows(double deepest, int samples) {
+void sweep_two_element_rows(double deepest, int samples, double m = 0) {
   const double bound = ulp_bound<T>();
   std::vector<T> x(2 * samples), p(2 * samples);
   for (int i = 0; i < samples; ++i) {
-    x[2 * i] = 0;
-    x[2 * i + 1] = static_cast<T>(-deepest * i / samples);
+    x[2 * i] = static_cast<T>(m);
+    x[2 * i + 1] = static_cast<T>(m - deepest * i / samples);
   }
   std::vector<reference_row> refs;
   for (int i = 0; i < samples; ++i) refs.push_back(reference(&x[2 * i], 2));
@@ -91,13 +95,17 @@ void sweep_two_element_rows(double deepest, int samples) {
         }
       }
     }
-    INFO("isa " << smax::isa_name(which) << ": worst " << worst << " ulp at d = " << x[2 * worst_at + 1]);
+    INFO("isa " << smax::isa_name(which) << ", m = " << m << ": worst " << worst
+                << " ulp at x = " << x[2 * worst_at + 1]);
     CHECK(worst <= bound);
   }
 }
 
 TEST_CASE("exp over its whole range, through two-element float rows", "[math]") {
   sweep_two_element_rows<float>(110.0, 100000);
+  for (double m : {37.3, 150.0, 223.9, 224.0, 300.0, -50.0, -111.9, -112.0, -5000.0, 1.5e6, 0x1p24}) {
+    sweep_two_element_rows<float>(110.0, 20000, m);
+  }
 }
 
 TEST_CASE("exp over its whole range, through two-element double rows", "[math]") {

@@ -106,6 +106,21 @@ print("// ---- exp(r) = 1 + r * P(r), float coefficients (bf16/fp16 data, float 
 for deg in (4, 5):
     report(f"P degree {deg} (float)", fit_one_plus_rP(deg), to_float, check_one_plus_rP, -R, R, "float")
 
+# 3) The float-lane exp (math-inl.hpp, table_exp_parts): exp(r) = 1 + r + r^2 Q(r)
+# on |r| <= ln2 / 2N after a table of 2^(j/N), N = 16 (AVX-512) or 8 (AVX2), with
+# a margin for the float rounding of n = round(u N/ln2) at |u| = 336.
+print("// ---- exp(r) = 1 + r + r^2 * Q(r), float coefficients (float lanes, table of N)")
+for lanes, deg in ((16, 1), (8, 2)):
+    RN = LN2 / (2 * lanes) * (1 + mp.mpf(2) ** -12)
+    fit = remez([power(j + 2) for j in range(deg + 1)], lambda r: mp.expm1(r) - r, mp.exp, -RN, RN)
+    report(f"N = {lanes}: Q degree {deg} (float)", fit, to_float, check_Q, -RN, RN, "float")
+print("// ---- 2^(j/16) as float pairs hi + lo")
+for j in range(16):
+    v = mp.mpf(2) ** (mp.mpf(j) / 16)
+    hi = to_float(v)
+    print(f"  {{{float(hi).hex()}, {float(to_float(v - mp.mpf(hi))).hex()}}},  // 2^({j}/16)")
+print()
+
 # 4) tanh(u) = u + u^3 R(u^2) on |u| <= 0.55 (softcap), relative error of tanh.
 U = mp.mpf('0.55')
 def fit_tanh(degree):

@@ -181,6 +181,8 @@ SMAX_INLINE float first_lane(vf v) { return vgetq_lane_f32(v.raw, 0); }
 
 // Whether mul_add is one rounding (kernels pick their float paths by it).
 inline constexpr bool kFusedMulAdd = true;
+// No register-table lookup here: float data is computed in double lanes.
+inline constexpr bool kFloatTableExp = false;
 
 // The shared kernels, in dependency order (not alphabetical: keep the blank lines).
 #include "../detail/math-inl.hpp"

@@ -132,6 +132,8 @@ SMAX_INLINE float first_lane(vf v) { return v.raw; }
 
 // Products stay unfused (separately_rounded), so mul_add rounds twice here.
 inline constexpr bool kFusedMulAdd = false;
+// No register-table lookup here: float data is computed in double lanes.
+inline constexpr bool kFloatTableExp = false;
 
 // The shared kernels, in dependency order (not alphabetical: keep the blank lines).
 #include "../detail/math-inl.hpp"

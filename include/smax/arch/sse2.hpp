@@ -174,6 +174,8 @@ SMAX_INLINE float reduce_max(vf v) {
 SMAX_INLINE float first_lane(vf v) { return _mm_cvtss_f32(v.raw); }
 
 inline constexpr bool kFusedMulAdd = false;
+// No register-table lookup here: float data is computed in double lanes.
+inline constexpr bool kFloatTableExp = false;
 
 // The shared kernels, in dependency order (not alphabetical: keep the blank lines).
 #include "../detail/math-inl.hpp"

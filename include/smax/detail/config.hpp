@@ -170,6 +170,10 @@
 // debug build passes every vector through memory.
 #define SMAX_INLINE inline __attribute__((always_inline))
 
+// Loops over the few vectors of a block must be unrolled whole at any -O
+// level: only then do their per-vector arrays live in registers.
+#define SMAX_UNROLL _Pragma("GCC unroll 16")
+
 namespace smax {
 inline namespace SMAX_ABI {
 namespace detail {

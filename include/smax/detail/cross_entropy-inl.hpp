@@ -133,8 +133,15 @@ SMAX_INLINE ce_sums<S> ce_pass2(const S* x, S* y, const S* w, const S* q, std::s
                     : ce_pass2<S, true, false, false, false, false>(x, y, w, q, n, shift, weight_unit);
   }
   if (!linear) {
-    return accurate ? ce_pass2<S, false, true, false, false, false>(x, y, w, q, n, shift, weight_unit)
-                    : ce_pass2<S, false, false, false, false, false>(x, y, w, q, n, shift, weight_unit);
+    if (accurate) return ce_pass2<S, false, true, false, false, false>(x, y, w, q, n, shift, weight_unit);
+    // S alone (the forward of a hard-target row): the row kernels' sum, which
+    // float rows get from the float lanes.
+    if constexpr (float_lane_kind<S, plain_logits<S>>()) {
+      if (float_lane_applies(shift)) {
+        return {sum_of_exp_from_max<S>(plain_logits<S>{x}, n, shift), {0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}};
+      }
+    }
+    return ce_pass2<S, false, false, false, false, false>(x, y, w, q, n, shift, weight_unit);
   }
   if (accurate) {
     return weighted ? ce_pass2<S, false, true, true, true, false>(x, y, w, q, n, shift, weight_unit)

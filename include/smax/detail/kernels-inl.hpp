@@ -4,7 +4,11 @@
 //
 // Precision plan. Float data is computed in double: x - max is then exact (or
 // off by 2^-53 relative where it no longer matters), exp carries 2^-28 relative
-// error, and the row sum is a plain double sum. Double data is computed with
+// error, and the row sum is a plain double sum. Plain float rows on ISAs with a
+// register table lookup (AVX2, AVX-512) instead stay in float lanes with the
+// same budget: an exact exp argument, a table-driven exp within 2^-28 before
+// its one rounding, and a row sum kept exact with Fast2Sum (see "float rows
+// in float lanes" below). Double data is computed with
 // error-free transformations: x - max is kept as an exact pair, exp returns
 // its rounding residual, and the row sum is compensated (TwoSum) with the
 // residuals added on the side. The per-row log and reciprocal are computed in
@@ -313,6 +317,208 @@ SMAX_INLINE double_double log_of_stored_row_sum(const S* y, std::size_t n, doubl
   return log_of_sum(sum.hi, sum.lo);
 }
 
+// ---- float rows in float lanes -------------------------------------------
+//
+// On ISAs with kFloatTableExp, plain float rows whose maximum m is below 2^24
+// in magnitude take the float-lane exp of math-inl.hpp, with twice the lanes
+// of the double passes. What float arithmetic cannot give exactly is x - m,
+// so the exp's argument is one of two exact values:
+// - x - m itself where it is exact: for m >= 224 or m <= -112 every logit
+//   that matters (x >= m - 111; below, exp(x - m) < 2^-150 rounds to 0) is
+//   within a factor 2 of m (Sterbenz).
+// - otherwise x itself (|x| < 224 after the clamp), with a power of two
+//   2^-K taken off the exponent and, where needed, a factor F near 1.
+// So the only errors are the exp's (below 2^-28 before its one rounding).
+
+// The exp's argument u for one kind of row (kSubtractMax: x - m).
+template <class V, bool kSubtractMax>
+struct float_lane_argument {
+  const float* x;
+  V lower;  // m - 111: the clamp keeps -inf (and tail lanes) out of the exp
+  V m;
+
+  template <std::size_t B>
+  SMAX_INLINE void load(std::size_t i, std::size_t count, V (&u)[B]) const {
+    SMAX_UNROLL for (std::size_t b = 0; b < B; ++b) {
+      // max() returns its second operand for a NaN, so a NaN logit stays NaN.
+      u[b] = max(lower,
+                 load_n<V>(x + i + b * V::lanes, B == 1 ? count : V::lanes, -std::numeric_limits<float>::infinity()));
+      if constexpr (kSubtractMax) u[b] = u[b] - m;
+    }
+  }
+};
+
+// Blocks of four vectors, then single vectors, then the tail.
+template <class V, class Body>
+SMAX_INLINE void float_lane_blocks(std::size_t n, Body& body) {
+  constexpr std::size_t L = V::lanes;
+  std::size_t i = 0;
+  for (; i + 4 * L <= n; i += 4 * L) body.template block<4>(i, 4 * L);
+  for (; i + L <= n; i += L) body.template block<1>(i, L);
+  if (i < n) body.template block<1>(i, n - i);
+}
+
+// Sum of exp(u) 2^-K (kStore: the terms written to y). Each lane accumulates
+// into a float that starts at 1: the terms are below 2, so the sum's exponent
+// is never below a term's and Fast2Sum recovers every addition's rounding
+// error exactly. Those errors and the terms' residuals go into a second
+// float, whose own roundings cost at most k^2 2^-48 relative after k terms
+// per lane (2^-26 for the 2048 of a 16384-float chunk on 8 lanes; typically
+// far less, as the errors' signs vary). One accumulator pair: its chain is
+// far shorter than a block's work, and registers are what the loop is short
+// of. This sum of a row whose maximum term is not 1 is accurate relative to
+// itself, not to sum - 1: see accurate_near_one below.
+template <class V, bool kStore, bool kSubtractMax>
+struct float_lane_exp_sum_body {
+  float_lane_argument<V, kSubtractMax> arg;
+  float* y;
+  V exponent_bias;  // -K
+  float_exp_table<V> table;
+  V sum;    // 1 + the terms so far
+  V error;  // the rounding errors of sum, plus the terms' residuals
+
+  template <std::size_t B>
+  SMAX_INLINE void block(std::size_t i, std::size_t count) {
+    V u[B];
+    arg.load(i, count, u);
+    float_exp_parts<V> parts[B];
+    table_exp_parts(u, exponent_bias, table, parts);
+    SMAX_UNROLL for (std::size_t b = 0; b < B; ++b) {
+      const float_exp_result<V> term = rounded_exp(parts[b]);
+      if constexpr (kStore) store_n(y + i + b * V::lanes, term.e, B == 1 ? count : V::lanes);
+      const V total = sum + term.e;
+      error = error + ((term.e - (total - sum)) + term.residual);
+      sum = total;
+    }
+  }
+
+  // sum - 1 is exact: sum >= 1 and below 2^24, so 1 is a multiple of its ulp.
+  SMAX_INLINE double total() const {
+    float s[V::lanes], c[V::lanes];
+    (sum - V::splat(1.0f)).store(s);
+    error.store(c);
+    vd t = vd::splat(0.0);
+    for (std::size_t i = 0; i < V::lanes; i += vd::lanes) t = t + (vd::load(s + i) + vd::load(c + i));
+    return reduce_add(t);
+  }
+};
+
+template <bool kStore, bool kSubtractMax, class V>
+SMAX_INLINE double float_lane_sum(const float* x, float* y, std::size_t n, float m, float k) {
+  float_lane_exp_sum_body<V, kStore, kSubtractMax> body{{x, V::splat(m - 111.0f), V::splat(m)},
+                                                        y,
+                                                        V::splat(-k),
+                                                        float_exp_table<V>::make(),
+                                                        V::splat(1.0f),
+                                                        V::splat(0.0f)};
+  float_lane_blocks<V>(n, body);
+  return body.total();
+}
+
+// The row's sum of exp(x - shift) (kStore: the terms written to y) as
+// {shift, sum}, for a finite float maximum m with |m| < 2^24: the shift is m
+// where x - m is exact, else K ln2 with K = round(m / ln2), so that the
+// terms stay below 2^(1/2).
+template <bool kStore, class V = vf>
+SMAX_INLINE row_stats float_lane_sum_of_exp(const float* x, float* y, std::size_t n, float m) {
+  if (m >= 224.0f || m <= -112.0f) return {m, {float_lane_sum<kStore, true, V>(x, y, n, m, 0.0f), 0.0}};
+  const double k = std::round(static_cast<double>(m) * constants::kLog2e);
+  return {k * constants::kLn2, {float_lane_sum<kStore, false, V>(x, y, n, m, static_cast<float>(k)), 0.0}};
+}
+
+// y = exp(u) 2^-K F, i.e. exp(x - m) / sum, rounded once: the online scheme's
+// output sweep without a separate scaling.
+template <class V, bool kSubtractMax>
+struct float_lane_scaled_exp_body {
+  float_lane_argument<V, kSubtractMax> arg;
+  float* y;
+  V exponent_bias;  // -K
+  float_exp_table<V> table;
+  V f_hi;
+  V f_lo;
+
+  template <std::size_t B>
+  SMAX_INLINE void block(std::size_t i, std::size_t count) {
+    V u[B];
+    arg.load(i, count, u);
+    float_exp_parts<V> parts[B];
+    table_exp_parts(u, exponent_bias, table, parts);
+    SMAX_UNROLL for (std::size_t b = 0; b < B; ++b) {
+      store_n(y + i + b * V::lanes, exp_times(parts[b], f_hi, f_lo), B == 1 ? count : V::lanes);
+    }
+  }
+};
+
+template <bool kSubtractMax, class V>
+SMAX_INLINE void float_lane_scaled(const float* x, float* y, std::size_t n, float m, double k, double f) {
+  const auto f_hi = static_cast<float>(f);
+  float_lane_scaled_exp_body<V, kSubtractMax> body{{x, V::splat(m - 111.0f), V::splat(m)},
+                                                   y,
+                                                   V::splat(static_cast<float>(-k)),
+                                                   float_exp_table<V>::make(),
+                                                   V::splat(f_hi),
+                                                   V::splat(static_cast<float>(f - static_cast<double>(f_hi)))};
+  float_lane_blocks<V>(n, body);
+}
+
+// y = exp(x - m) inv for a finite float maximum m with |m| < 2^24 and a row
+// sum's reciprocal inv (<= 1): exp(u) 2^-K F with K = round(log2(e^a / inv)),
+// a = 0 where x - m is exact (u = x - m) and m otherwise (u = x), so that
+// F = e^-a inv 2^K is within a factor 2^(1/2) of 1 and held as a float pair
+// (F in double is within 2^-52 of exact: one exp and a product).
+template <class V = vf>
+SMAX_INLINE void float_lane_exp_scaled(const float* x, float* y, std::size_t n, float m, double_double inv) {
+  const double inv_d = inv.hi + inv.lo;
+  if (m >= 224.0f || m <= -112.0f) {
+    const double k = std::round(-std::log2(inv_d));
+    return float_lane_scaled<true, V>(x, y, n, m, k, std::ldexp(inv_d, static_cast<int>(k)));
+  }
+  const double k = std::round((static_cast<double>(m) - std::log(inv_d)) * constants::kLog2e);
+  const double f = std::exp(k * constants::kLn2 - static_cast<double>(m)) * inv_d;
+  float_lane_scaled<false, V>(x, y, n, m, k, f);
+}
+
+// Whether a row of S with maximum m, read through Source, takes the float-lane path.
+template <class S, class Source>
+SMAX_INLINE constexpr bool float_lane_kind() {
+  return kFloatTableExp && std::is_same_v<S, float> && std::is_same_v<Source, plain_logits<float>>;
+}
+
+SMAX_INLINE bool float_lane_applies(double m) { return m < 0x1p24 && m > -0x1p24; }
+
+// The sum of exp(z - shift) over the row (kStore: the terms written to y), as
+// {shift, sum}. The shift is m except on the float-lane path.
+template <class S, bool kStore, class Source>
+SMAX_INLINE row_stats shifted_sum_of_exp(const Source& src, S* y, std::size_t n, double m) {
+  if constexpr (float_lane_kind<S, Source>()) {
+    if (float_lane_applies(m)) return float_lane_sum_of_exp<kStore>(src.x, y, n, static_cast<float>(m));
+  }
+  return {m, source_sum_of_exp<S, kStore, false>(src, y, n, m)};
+}
+
+// A shifted sum taken back to the shift m (|s.m - m| <= ln2 / 2 here). The
+// factor's error, 2^-52 plus the rounding of K ln2 to double (2^-45 at
+// K = 324), is far below what float results can see.
+SMAX_INLINE double_double rebased_sum(row_stats s, double m) {
+  if (s.m == m) return s.sum;
+  const double factor = std::exp(s.m - m);
+  return {s.sum.hi * factor, s.sum.lo * factor};
+}
+
+// The row sum with shift m, for log S. A float-lane sum is accurate relative
+// to itself, which log S needs only where log S is not small: below S = 2 the
+// row is summed again on the double path, where the maximum's term is exactly
+// 1 and every other term carries its error relative to itself, so that S - 1
+// (and log S, and a log-probability near 0) keeps its relative accuracy.
+template <class S, class Source>
+SMAX_INLINE double_double sum_of_exp_from_max(const Source& src, std::size_t n, double m) {
+  const double_double sum = rebased_sum(shifted_sum_of_exp<S, false>(src, static_cast<S*>(nullptr), n, m), m);
+  if constexpr (float_lane_kind<S, Source>()) {
+    if (!(sum.hi >= 2.0)) return source_sum_of_exp<S, false, false>(src, static_cast<S*>(nullptr), n, m);
+  }
+  return sum;
+}
+
 // ---- pass 3 ----------------------------------------------------------------
 
 // y *= 1 / sum. For double data 1/sum is a pair and the product is fused, so the
@@ -472,7 +678,8 @@ SMAX_INLINE std::size_t chunk_length(std::size_t n, std::size_t c) {
   return n - c * kChunk<S> < kChunk<S> ? n - c * kChunk<S> : kChunk<S>;
 }
 
-// Statistics of one chunk; kStore also writes exp(x - chunk max) to y.
+// Statistics of one chunk; kStore also writes exp(x - shift) to y, and the
+// statistics then give that shift as m (see shifted_sum_of_exp).
 template <class S, bool kStore, class Source>
 SMAX_INLINE row_stats chunk_stats(const Source& src, S* y, std::size_t n) {
   const double m = source_max<S>(src, n);
@@ -481,7 +688,12 @@ SMAX_INLINE row_stats chunk_stats(const Source& src, S* y, std::size_t n) {
     return {m, {0.0, 0.0}};
   }
   if (!std::isfinite(m)) return {m, {constants::kNaN, 0.0}};
-  return {m, source_sum_of_exp<S, kStore, false>(src, y, n, m)};
+  // Stored terms are relative to the shift, so the chunk reports it as its m.
+  if constexpr (kStore) {
+    return shifted_sum_of_exp<S, true>(src, y, n, m);
+  } else {
+    return {m, sum_of_exp_from_max<S>(src, n, m)};
+  }
 }
 
 template <class S, class Source, bool kStore>
@@ -554,6 +766,9 @@ struct exp_scaled_body {
 
 template <class S, class Source>
 SMAX_INLINE void exp_scaled_sweep(const Source& src, S* y, std::size_t n, double m, double_double inv) {
+  if constexpr (float_lane_kind<S, Source>()) {
+    if (float_lane_applies(m)) return float_lane_exp_scaled(src.x, y, n, static_cast<float>(m), inv);
+  }
   exp_scaled_body<S, Source> body{src, y, vd::splat(-m), vd::splat(inv.hi), vd::splat(inv.lo)};
   sweep<vd>(n, body);
 }
@@ -632,7 +847,7 @@ SMAX_INLINE void softmax_row(const Source& src, S* y, std::size_t n, const execu
   }
   const double m = source_max<S>(src, n);
   if (!std::isfinite(m)) return fill_special_row(src, y, n, m, 0.0);
-  const double_double sum = source_sum_of_exp<S, true, false>(src, y, n, m);
+  const double_double sum = shifted_sum_of_exp<S, true>(src, y, n, m).sum;
   scale_row(y, n, reciprocal_of_sum(sum.hi, sum.lo));
 }
 
@@ -646,7 +861,7 @@ SMAX_INLINE row_stats log_stats(const Source& src, std::size_t n, const executor
     row = long_row_stats<S, false>(src, static_cast<S*>(nullptr), n, stats, ex);
   } else {
     row.m = source_max<S>(src, n);
-    if (std::isfinite(row.m)) row.sum = source_sum_of_exp<S, false, false>(src, static_cast<S*>(nullptr), n, row.m);
+    if (std::isfinite(row.m)) row.sum = sum_of_exp_from_max<S>(src, n, row.m);
   }
   if (std::isfinite(row.m)) row.sum = source_log_of_row_sum<S>(src, n, row.m, row.sum);
   return row;

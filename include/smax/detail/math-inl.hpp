@@ -144,3 +144,127 @@ SMAX_INLINE vd softcapped(vd z, double cap) {
   const vd tanh_u = select(a < vd::splat(0.55), near_zero, select(u < zero, zero - far, far));
   return tanh_u * vd::splat(cap);
 }
+
+// ---- exp for float data in float lanes (ISAs with kFloatTableExp) ----------
+//
+// exp(u) 2^-K for float u in [-336, 336] and an integer K. With N the float
+// lane count (8 or 16), u = (nf / N) ln2 + r with |r| <= ln2 / 2N, and
+// exp(u) 2^-K = 2^(floor(nf / N) - K) * 2^(j / N) * exp(r), j = nf mod N.
+// - nf comes from the float sum t = u N/ln2 + 1.5 * 2^23, whose low bits hold
+//   nf + 2^22: the table index j is t's bit pattern mod N, so lookup() takes
+//   t as it is.
+// - r = u - nf (c1 + c2): c1 has 11 significant bits, so nf c1 is exact for
+//   |nf| < 2^13 and u - nf c1 is exact (Cody-Waite, the first step fused);
+//   c1 + c2 is within 1.9e-11 relative of ln2 / N, which costs at most
+//   2^-29.8 relative at |u| = 336 and far less for the usual |u| < 20.
+// - 2^(j / N) is a table of float pairs hi + lo (2^-48 relative).
+// - exp(r) - 1 = q = r + r^2 Q(r), Q of degree 1 (N = 16, |r| <= ln2/32:
+//   2^-29.2 relative) or 2 (N = 8, |r| <= ln2/16: 2^-32.3), fitted by
+//   tools/fit_polynomials.py; |q| < 0.045, so q's own roundings stay below
+//   2^-28 of the result.
+// So the value hi + small, small = hi q + lo, is exp(u) 2^-K 2^-(floor(nf/N) - K)
+// to within 2^-28 relative, before any rounding of the sum; the finishers
+// below round it once. The reduction's steps run across a block of B vectors
+// before the next step, so that the blocks' independent chains interleave
+// (one vector alone is a chain of about 15 dependent operations).
+// A NaN u gives NaN. Callers clamp u from below, so no -inf reaches it.
+inline constexpr float kExp2Sixteenths[2][16] = {
+    {0x1p+0f, 0x1.0b5586p+0f, 0x1.172b84p+0f, 0x1.2387a6p+0f, 0x1.306fep+0f, 0x1.3dea64p+0f, 0x1.4bfdaep+0f,
+     0x1.5ab07ep+0f, 0x1.6a09e6p+0f, 0x1.7a1148p+0f, 0x1.8ace54p+0f, 0x1.9c4918p+0f, 0x1.ae89fap+0f, 0x1.c199bep+0f,
+     0x1.d5818ep+0f, 0x1.ea4afap+0f},
+    {0x0p+0f, 0x1.9f3122p-25f, -0x1.c15742p-27f, 0x1.ceac48p-25f, 0x1.4636e2p-25f, 0x1.824684p-25f, -0x1.593abcp-25f,
+     -0x1.5bd5ecp-27f, 0x1.9fcef4p-26f, -0x1.829fdp-25f, 0x1.15506ep-27f, 0x1.51f848p-27f, -0x1.a94b14p-26f,
+     -0x1.3d56b2p-27f, -0x1.822dbcp-27f, 0x1.52486cp-27f}};
+
+// 2^(j / N) for j < N, as kExp2Sixteenths' every (16 / N)-th pair.
+template <std::size_t N>
+struct exp2_fractions {
+  float hi[N];
+  float lo[N];
+};
+
+template <std::size_t N>
+constexpr exp2_fractions<N> make_exp2_fractions() {
+  exp2_fractions<N> t{};
+  for (std::size_t j = 0; j < N; ++j) {
+    t.hi[j] = kExp2Sixteenths[0][j * (16 / N)];
+    t.lo[j] = kExp2Sixteenths[1][j * (16 / N)];
+  }
+  return t;
+}
+
+template <std::size_t N>
+inline constexpr exp2_fractions<N> kExp2Fractions = make_exp2_fractions<N>();
+
+template <class V>
+struct float_exp_table {
+  static_assert(V::lanes == 8 || V::lanes == 16, "the float-lane exp needs 8 or 16 lanes");
+  V hi;
+  V lo;
+
+  static SMAX_INLINE float_exp_table make() {
+    return {V::load(kExp2Fractions<V::lanes>.hi), V::load(kExp2Fractions<V::lanes>.lo)};
+  }
+};
+
+// exp(u) 2^-K = (hi + small) 2^floor(exponent), unrounded.
+template <class V>
+struct float_exp_parts {
+  V hi;
+  V small;
+  V exponent;
+};
+
+// exponent_bias is -K.
+template <std::size_t B, class V>
+SMAX_INLINE void table_exp_parts(const V (&u)[B], V exponent_bias, const float_exp_table<V>& table,
+                                 float_exp_parts<V> (&out)[B]) {
+  constexpr auto kN = static_cast<float>(V::lanes);
+  V t[B], nf[B], r[B], q[B];
+  SMAX_UNROLL for (std::size_t b = 0; b < B; ++b) {
+    t[b] = mul_add(u[b], V::splat(0x1.715476p+4f * (kN / 16.0f)), V::splat(0x1.8p23f));
+  }
+  SMAX_UNROLL for (std::size_t b = 0; b < B; ++b) nf[b] = t[b] - V::splat(0x1.8p23f);
+  SMAX_UNROLL for (std::size_t b = 0; b < B; ++b) r[b] = mul_add(nf[b], V::splat(-0x1.62cp-5f * (16.0f / kN)), u[b]);
+  SMAX_UNROLL for (std::size_t b = 0; b < B; ++b) {
+    r[b] = mul_add(nf[b], V::splat(-0x1.217f7ep-16f * (16.0f / kN)), r[b]);
+  }
+  SMAX_UNROLL for (std::size_t b = 0; b < B; ++b) {
+    if constexpr (V::lanes == 16) {
+      q[b] = mul_add(V::splat(0x1.55559ap-3f), r[b], V::splat(0x1.00021ep-1f));
+    } else {
+      q[b] = mul_add(mul_add(V::splat(0x1.55484p-5f), r[b], V::splat(0x1.555c76p-3f)), r[b], V::splat(0.5f));
+    }
+  }
+  SMAX_UNROLL for (std::size_t b = 0; b < B; ++b) q[b] = mul_add(r[b] * r[b], q[b], r[b]);
+  SMAX_UNROLL for (std::size_t b = 0; b < B; ++b) {
+    out[b].hi = lookup(table.hi, t[b]);
+    out[b].small = mul_add(out[b].hi, q[b], lookup(table.lo, t[b]));
+    out[b].exponent = mul_add(nf[b], V::splat(1.0f / kN), exponent_bias);
+  }
+}
+
+template <class V>
+struct float_exp_result {
+  V e;         // exp(u) 2^-K rounded to float
+  V residual;  // exp(u) 2^-K - e, to within 2^-28 of the result
+};
+
+// e = hi + small rounded once and its residual, recovered exactly (Fast2Sum:
+// |hi| > |small|), then both scaled: exactly for normal results, with one
+// rounding for subnormal e (ldexp_floor). So e is exp(u) 2^-K correctly
+// rounded except within 2^-28 of a tie, and exp(0) is exactly 1.
+template <class V>
+SMAX_INLINE float_exp_result<V> rounded_exp(const float_exp_parts<V>& p) {
+  const V sum = p.hi + p.small;
+  const V residual = p.small - (sum - p.hi);
+  return {ldexp_floor(sum, p.exponent), ldexp_floor(residual, p.exponent)};
+}
+
+// (hi + small) (f_hi + f_lo) 2^floor(exponent), rounded once (twice for
+// subnormal results): the products below the leading one are 2^-4 of it at
+// most, so their roundings stay below 2^-28 relative.
+template <class V>
+SMAX_INLINE V exp_times(const float_exp_parts<V>& p, V f_hi, V f_lo) {
+  return ldexp_floor(mul_add(p.hi, f_hi, mul_add(p.small, f_hi, p.hi * f_lo)), p.exponent);
+}
