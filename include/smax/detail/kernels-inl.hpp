@@ -381,8 +381,10 @@ struct float_lane_exp_sum_body {
   SMAX_INLINE void block(std::size_t i, std::size_t count) {
     V u[B];
     arg.load(i, count, u);
+    V bias[B];
+    SMAX_UNROLL for (std::size_t b = 0; b < B; ++b) bias[b] = exponent_bias;
     float_exp_parts<V> parts[B];
-    table_exp_parts(u, exponent_bias, table, parts);
+    table_exp_parts(u, bias, table, parts);
     SMAX_UNROLL for (std::size_t b = 0; b < B; ++b) {
       const float_exp_result<V> term = rounded_exp(parts[b]);
       if constexpr (kStore) store_n(y + i + b * V::lanes, term.e, B == 1 ? count : V::lanes);
@@ -441,8 +443,10 @@ struct float_lane_scaled_exp_body {
   SMAX_INLINE void block(std::size_t i, std::size_t count) {
     V u[B];
     arg.load(i, count, u);
+    V bias[B];
+    SMAX_UNROLL for (std::size_t b = 0; b < B; ++b) bias[b] = exponent_bias;
     float_exp_parts<V> parts[B];
-    table_exp_parts(u, exponent_bias, table, parts);
+    table_exp_parts(u, bias, table, parts);
     SMAX_UNROLL for (std::size_t b = 0; b < B; ++b) {
       store_n(y + i + b * V::lanes, exp_times(parts[b], f_hi, f_lo), B == 1 ? count : V::lanes);
     }
@@ -462,7 +466,7 @@ SMAX_INLINE void float_lane_scaled(const float* x, float* y, std::size_t n, floa
 }
 
 // y = exp(x - m) inv for a finite float maximum m with |m| < 2^24 and a row
-// sum's reciprocal inv (<= 1): exp(u) 2^-K F with K = round(log2(e^a / inv)),
+// sum's reciprocal inv (positive, finite): exp(u) 2^-K F with K = round(log2(e^a / inv)),
 // a = 0 where x - m is exact (u = x - m) and m otherwise (u = x), so that
 // F = e^-a inv 2^K is within a factor 2^(1/2) of 1 and held as a float pair
 // (F in double is within 2^-52 of exact: one exp and a product).
@@ -505,18 +509,24 @@ SMAX_INLINE double_double rebased_sum(row_stats s, double m) {
   return {s.sum.hi * factor, s.sum.lo * factor};
 }
 
-// The row sum with shift m, for log S. A float-lane sum is accurate relative
-// to itself, which log S needs only where log S is not small: below S = 2 the
-// row is summed again on the double path, where the maximum's term is exactly
-// 1 and every other term carries its error relative to itself, so that S - 1
-// (and log S, and a log-probability near 0) keeps its relative accuracy.
+// The row sum with shift m, for log S, from a shifted sum of the same row. A
+// float-lane sum is accurate relative to itself, which log S needs only where
+// log S is not small: below S = 2 the row is summed again on the double path,
+// where the maximum's term is exactly 1 and every other term carries its
+// error relative to itself, so that S - 1 (and log S, and a log-probability
+// near 0) keeps its relative accuracy.
 template <class S, class Source>
-SMAX_INLINE double_double sum_of_exp_from_max(const Source& src, std::size_t n, double m) {
-  const double_double sum = rebased_sum(shifted_sum_of_exp<S, false>(src, static_cast<S*>(nullptr), n, m), m);
+SMAX_INLINE double_double sum_for_log(const Source& src, std::size_t n, double m, row_stats shifted) {
+  const double_double sum = rebased_sum(shifted, m);
   if constexpr (float_lane_kind<S, Source>()) {
     if (!(sum.hi >= 2.0)) return source_sum_of_exp<S, false, false>(src, static_cast<S*>(nullptr), n, m);
   }
   return sum;
+}
+
+template <class S, class Source>
+SMAX_INLINE double_double sum_of_exp_from_max(const Source& src, std::size_t n, double m) {
+  return sum_for_log<S>(src, n, m, shifted_sum_of_exp<S, false>(src, static_cast<S*>(nullptr), n, m));
 }
 
 // ---- pass 3 ----------------------------------------------------------------
@@ -767,7 +777,11 @@ struct exp_scaled_body {
 template <class S, class Source>
 SMAX_INLINE void exp_scaled_sweep(const Source& src, S* y, std::size_t n, double m, double_double inv) {
   if constexpr (float_lane_kind<S, Source>()) {
-    if (float_lane_applies(m)) return float_lane_exp_scaled(src.x, y, n, static_cast<float>(m), inv);
+    // A NaN row sum (a NaN that the maximum missed) takes the double path,
+    // which spreads the NaN as the other forms of the row do.
+    if (float_lane_applies(m) && inv.hi > 0.0 && inv.hi < constants::kInf) {
+      return float_lane_exp_scaled(src.x, y, n, static_cast<float>(m), inv);
+    }
   }
   exp_scaled_body<S, Source> body{src, y, vd::splat(-m), vd::splat(inv.hi), vd::splat(inv.lo)};
   sweep<vd>(n, body);
@@ -891,18 +905,26 @@ struct log_softmax_task {
 };
 
 template <class S, class Source>
-SMAX_INLINE void log_softmax_row(const Source& src, S* y, std::size_t n, const executor& ex) {
-  const row_stats row = log_stats<S>(src, n, ex);
+SMAX_INLINE void log_softmax_finish(const Source& src, S* y, std::size_t n, row_stats row, const executor& ex) {
   if (!std::isfinite(row.m)) return fill_special_row(src, y, n, row.m, -constants::kInf);
   ex.parallel_for(chunks_of<S>(n), log_softmax_task<S, Source>{src, y, n, row.m, row.sum});
 }
 
 template <class S, class Source>
-SMAX_INLINE double logsumexp_row(const Source& src, std::size_t n, const executor& ex) {
-  const row_stats row = log_stats<S>(src, n, ex);
+SMAX_INLINE void log_softmax_row(const Source& src, S* y, std::size_t n, const executor& ex) {
+  log_softmax_finish<S>(src, y, n, log_stats<S>(src, n, ex), ex);
+}
+
+template <class S, class Source>
+SMAX_INLINE double logsumexp_finish(const Source& src, std::size_t n, row_stats row) {
   if (!std::isfinite(row.m)) return logsumexp_of_special_row<S>(src, n, row.m);
   const double_double total = two_sum(row.m, row.sum.hi);
   return total.hi + (total.lo + row.sum.lo);
+}
+
+template <class S, class Source>
+SMAX_INLINE double logsumexp_row(const Source& src, std::size_t n, const executor& ex) {
+  return logsumexp_finish<S>(src, n, log_stats<S>(src, n, ex));
 }
 
 template <class S>
@@ -950,6 +972,140 @@ SMAX_INLINE executor row_split(const executor& ex, std::size_t rows, std::size_t
 
 enum class row_op { softmax, log_softmax, logsumexp };
 
+// ---- short float rows, a group at a time -------------------------------------
+//
+// A row of a few vectors is one chain (maximum, sum, reciprocal or log,
+// output) too short for the core to overlap with the next row's, so plain
+// float rows of up to kShortRow elements run kRowGroup at a time, their steps
+// interleaved. Each row's arithmetic is exactly that of the one-row path (the
+// same operations in the same order; the sum adds its vectors one by one
+// either way), so the grouping never changes a result, wherever a thread's
+// share of rows begins.
+
+inline constexpr std::size_t kRowGroup = 4;
+inline constexpr std::size_t kShortRow = 512;
+
+template <class V, std::size_t R>
+struct float_row_group {
+  const float* x[R];
+  float* y[R];  // unused for logsumexp
+};
+
+// source_max for each row, in the same order (so a NaN surfaces, or not, as
+// it does there).
+template <class V, std::size_t R>
+SMAX_INLINE void group_max(const float_row_group<V, R>& g, std::size_t n, float (&m)[R]) {
+  constexpr std::size_t L = V::lanes;
+  constexpr float kMinusInf = -std::numeric_limits<float>::infinity();
+  V acc[R][4];
+  SMAX_UNROLL for (std::size_t r = 0; r < R; ++r) {
+    SMAX_UNROLL for (std::size_t k = 0; k < 4; ++k) acc[r][k] = V::splat(kMinusInf);
+  }
+  std::size_t i = 0;
+  for (; i + 4 * L <= n; i += 4 * L) {
+    SMAX_UNROLL for (std::size_t r = 0; r < R; ++r) {
+      SMAX_UNROLL for (std::size_t k = 0; k < 4; ++k) acc[r][k] = max(acc[r][k], V::load(g.x[r] + i + k * L));
+    }
+  }
+  for (; i < n; i += L) {
+    const std::size_t c = n - i < L ? n - i : L;
+    SMAX_UNROLL for (std::size_t r = 0; r < R; ++r) acc[r][0] = max(acc[r][0], load_n<V>(g.x[r] + i, c, kMinusInf));
+  }
+  SMAX_UNROLL for (std::size_t r = 0; r < R; ++r) {
+    m[r] = reduce_max(max(max(acc[r][0], acc[r][1]), max(acc[r][2], acc[r][3])));
+  }
+}
+
+// float_lane_sum_of_exp for each row of the group (whose maxima all pass
+// float_lane_applies). Subtracting 0 where the one-row path subtracts
+// nothing changes no value.
+template <class V, std::size_t R, bool kStore>
+SMAX_INLINE void group_sums(const float_row_group<V, R>& g, std::size_t n, const float (&m)[R], row_stats (&out)[R]) {
+  constexpr float kMinusInf = -std::numeric_limits<float>::infinity();
+  V lower[R], offset[R], bias[R], sum[R], error[R];
+  SMAX_UNROLL for (std::size_t r = 0; r < R; ++r) {
+    const bool exact_difference = m[r] >= 224.0f || m[r] <= -112.0f;
+    const double k = exact_difference ? 0.0 : std::round(static_cast<double>(m[r]) * constants::kLog2e);
+    out[r].m = exact_difference ? static_cast<double>(m[r]) : k * constants::kLn2;
+    lower[r] = V::splat(m[r] - 111.0f);
+    offset[r] = V::splat(exact_difference ? m[r] : 0.0f);
+    bias[r] = V::splat(static_cast<float>(-k));
+    sum[r] = V::splat(1.0f);
+    error[r] = V::splat(0.0f);
+  }
+  const float_exp_table<V> table = float_exp_table<V>::make();
+  for (std::size_t i = 0; i < n; i += V::lanes) {
+    const std::size_t c = n - i < V::lanes ? n - i : V::lanes;
+    V u[R];
+    SMAX_UNROLL for (std::size_t r = 0; r < R; ++r) u[r] =
+        max(lower[r], load_n<V>(g.x[r] + i, c, kMinusInf)) - offset[r];
+    float_exp_parts<V> parts[R];
+    table_exp_parts(u, bias, table, parts);
+    SMAX_UNROLL for (std::size_t r = 0; r < R; ++r) {
+      const float_exp_result<V> term = rounded_exp(parts[r]);
+      if constexpr (kStore) store_n(g.y[r] + i, term.e, c);
+      const V total = sum[r] + term.e;
+      error[r] = error[r] + ((term.e - (total - sum[r])) + term.residual);
+      sum[r] = total;
+    }
+  }
+  SMAX_UNROLL for (std::size_t r = 0; r < R; ++r) {
+    float_lane_exp_sum_body<V, kStore, false> accumulated{};
+    accumulated.sum = sum[r];
+    accumulated.error = error[r];
+    out[r].sum = {accumulated.total(), 0.0};
+  }
+}
+
+// One group of rows, or false (nothing written) where some row's maximum
+// sends it to the one-row path.
+template <row_op kOp, class V, std::size_t R>
+SMAX_INLINE bool run_row_group(const float_row_group<V, R>& g, float* lse, std::size_t n) {
+  float m[R];
+  group_max(g, n, m);
+  SMAX_UNROLL for (std::size_t r = 0; r < R; ++r) {
+    if (!float_lane_applies(m[r])) return false;
+  }
+  row_stats stats[R];
+  if constexpr (kOp == row_op::softmax) {
+    group_sums<V, R, true>(g, n, m, stats);
+    double_double inv[R];
+    V hi[R], lo[R];
+    bool pairs = true;
+    SMAX_UNROLL for (std::size_t r = 0; r < R; ++r) {
+      inv[r] = reciprocal_of_sum(stats[r].sum.hi, stats[r].sum.lo);
+      float h = 0.0f, l = 0.0f;
+      pairs = float_scale_pair(inv[r].hi, h, l) && pairs;  // false for a NaN sum (a NaN the max missed)
+      hi[r] = V::splat(h);
+      lo[r] = V::splat(l);
+    }
+    if (!pairs) {
+      for (std::size_t r = 0; r < R; ++r) scale_row(g.y[r], n, inv[r]);
+      return true;
+    }
+    for (std::size_t i = 0; i < n; i += V::lanes) {
+      const std::size_t c = n - i < V::lanes ? n - i : V::lanes;
+      SMAX_UNROLL for (std::size_t r = 0; r < R; ++r) {
+        const V e = load_n<V>(g.y[r] + i, c, 0.0f);
+        store_n(g.y[r] + i, mul_add(e, hi[r], e * lo[r]) * V::splat(0x1p-24f), c);
+      }
+    }
+  } else {
+    group_sums<V, R, false>(g, n, m, stats);
+    SMAX_UNROLL for (std::size_t r = 0; r < R; ++r) {
+      const plain_logits<float> src{g.x[r]};
+      row_stats row{m[r], sum_for_log<float>(src, n, m[r], stats[r])};
+      row.sum = source_log_of_row_sum<float>(src, n, row.m, row.sum);
+      if constexpr (kOp == row_op::log_softmax) {
+        log_softmax_finish<float>(src, g.y[r], n, row, executor{});
+      } else {
+        lse[r] = static_cast<float>(logsumexp_finish<float>(src, n, row));
+      }
+    }
+  }
+  return true;
+}
+
 // One task for the three row operations: each row with its source (plain, or
 // transformed when the call asks for scale, masks or softcap).
 template <class S, row_op kOp>
@@ -974,7 +1130,23 @@ struct rows_task {
   }
   void operator()(std::size_t begin, std::size_t end) const {
     const bool plain = !transform->active();
-    for (std::size_t r = begin; r < end; ++r) {
+    std::size_t r = begin;
+    if constexpr (float_lane_kind<S, plain_logits<S>>()) {
+      if (plain && cols <= kShortRow) {
+        while (r + kRowGroup <= end) {
+          float_row_group<vf, kRowGroup> g;
+          for (std::size_t j = 0; j < kRowGroup; ++j) {
+            g.x[j] = x + (r + j) * x_stride;
+            g.y[j] = kOp == row_op::logsumexp ? nullptr : y + (r + j) * y_stride;
+          }
+          if (!run_row_group<kOp>(g, kOp == row_op::logsumexp ? y + r : nullptr, cols)) {
+            for (std::size_t j = 0; j < kRowGroup; ++j) row(plain_logits<S>{g.x[j]}, r + j);
+          }
+          r += kRowGroup;
+        }
+      }
+    }
+    for (; r < end; ++r) {
       if (plain) {
         row(plain_logits<S>{x + r * x_stride}, r);
       } else {

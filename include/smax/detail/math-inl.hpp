@@ -215,9 +215,9 @@ struct float_exp_parts {
   V exponent;
 };
 
-// exponent_bias is -K.
+// exponent_bias[b] is -K for vector b.
 template <std::size_t B, class V>
-SMAX_INLINE void table_exp_parts(const V (&u)[B], V exponent_bias, const float_exp_table<V>& table,
+SMAX_INLINE void table_exp_parts(const V (&u)[B], const V (&exponent_bias)[B], const float_exp_table<V>& table,
                                  float_exp_parts<V> (&out)[B]) {
   constexpr auto kN = static_cast<float>(V::lanes);
   V t[B], nf[B], r[B], q[B];
@@ -240,7 +240,7 @@ SMAX_INLINE void table_exp_parts(const V (&u)[B], V exponent_bias, const float_e
   SMAX_UNROLL for (std::size_t b = 0; b < B; ++b) {
     out[b].hi = lookup(table.hi, t[b]);
     out[b].small = mul_add(out[b].hi, q[b], lookup(table.lo, t[b]));
-    out[b].exponent = mul_add(nf[b], V::splat(1.0f / kN), exponent_bias);
+    out[b].exponent = mul_add(nf[b], V::splat(1.0f / kN), exponent_bias[b]);
   }
 }
 
