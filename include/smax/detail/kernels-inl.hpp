@@ -865,6 +865,22 @@ SMAX_INLINE void softmax_row(const Source& src, S* y, std::size_t n, const execu
   scale_row(y, n, reciprocal_of_sum(sum.hi, sum.lo));
 }
 
+// (m, log S) of a row with a finite maximum m, from its shifted sum. On the
+// float-lane path log S = log(sum) + (shift - m), where it is at least ln 2
+// (see sum_for_log for why smaller ones are summed again).
+template <class S, class Source>
+SMAX_INLINE row_stats log_stats_of(const Source& src, std::size_t n, double m, row_stats shifted) {
+  if constexpr (float_lane_kind<S, Source>()) {
+    if (float_lane_applies(m)) {
+      const double log_sum = log_plain(shifted.sum.hi) + (shifted.m - m);
+      if (log_sum >= constants::kLn2) return {m, {log_sum, 0.0}};  // NaN fails, and is summed again
+      const double_double sum = source_sum_of_exp<S, false, false>(src, static_cast<S*>(nullptr), n, m);
+      return {m, source_log_of_row_sum<S>(src, n, m, sum)};
+    }
+  }
+  return {m, source_log_of_row_sum<S>(src, n, m, shifted.sum)};
+}
+
 // The row's (max, log of the sum): for long rows chunk by chunk. The callers
 // handle rows without a finite maximum.
 template <class S, class Source>
@@ -873,12 +889,12 @@ SMAX_INLINE row_stats log_stats(const Source& src, std::size_t n, const executor
   if (n > kChunk<S>) {
     std::vector<row_stats> stats;
     row = long_row_stats<S, false>(src, static_cast<S*>(nullptr), n, stats, ex);
-  } else {
-    row.m = source_max<S>(src, n);
-    if (std::isfinite(row.m)) row.sum = sum_of_exp_from_max<S>(src, n, row.m);
+    if (std::isfinite(row.m)) row.sum = source_log_of_row_sum<S>(src, n, row.m, row.sum);
+    return row;
   }
-  if (std::isfinite(row.m)) row.sum = source_log_of_row_sum<S>(src, n, row.m, row.sum);
-  return row;
+  const double m = source_max<S>(src, n);
+  if (!std::isfinite(m)) return {m, {0.0, 0.0}};
+  return log_stats_of<S>(src, n, m, shifted_sum_of_exp<S, false>(src, static_cast<S*>(nullptr), n, m));
 }
 
 template <class S, class Source>
@@ -1094,8 +1110,7 @@ SMAX_INLINE bool run_row_group(const float_row_group<V, R>& g, float* lse, std::
     group_sums<V, R, false>(g, n, m, stats);
     SMAX_UNROLL for (std::size_t r = 0; r < R; ++r) {
       const plain_logits<float> src{g.x[r]};
-      row_stats row{m[r], sum_for_log<float>(src, n, m[r], stats[r])};
-      row.sum = source_log_of_row_sum<float>(src, n, row.m, row.sum);
+      const row_stats row = log_stats_of<float>(src, n, m[r], stats[r]);
       if constexpr (kOp == row_op::log_softmax) {
         log_softmax_finish<float>(src, g.y[r], n, row, executor{});
       } else {
