@@ -346,6 +346,16 @@ struct float_lane_argument {
       if constexpr (kSubtractMax) u[b] = u[b] - m;
     }
   }
+
+  // exp(u) 2^-K for B vectors from i on, unrounded; exponent_bias is -K.
+  template <std::size_t B>
+  SMAX_INLINE void exp_parts(std::size_t i, std::size_t count, V exponent_bias, const float_exp_table<V>& table,
+                             float_exp_parts<V> (&parts)[B]) const {
+    V u[B], bias[B];
+    load(i, count, u);
+    SMAX_UNROLL for (std::size_t b = 0; b < B; ++b) bias[b] = exponent_bias;
+    table_exp_parts(u, bias, table, parts);
+  }
 };
 
 // Blocks of four vectors, then single vectors, then the tail.
@@ -368,6 +378,25 @@ SMAX_INLINE void float_lane_blocks(std::size_t n, Body& body) {
 // far shorter than a block's work, and registers are what the loop is short
 // of. This sum of a row whose maximum term is not 1 is accurate relative to
 // itself, not to sum - 1: see accurate_near_one below.
+template <class V>
+SMAX_INLINE void accumulate_term(V& sum, V& error, const float_exp_result<V>& term) {
+  const V total = sum + term.e;
+  error = error + ((term.e - (total - sum)) + term.residual);
+  sum = total;
+}
+
+// The accumulators' value. sum - 1 is exact: sum >= 1 and below 2^24, so 1 is
+// a multiple of its ulp.
+template <class V>
+SMAX_INLINE double accumulated_total(V sum, V error) {
+  float s[V::lanes], c[V::lanes];
+  (sum - V::splat(1.0f)).store(s);
+  error.store(c);
+  vd t = vd::splat(0.0);
+  for (std::size_t i = 0; i < V::lanes; i += vd::lanes) t = t + (vd::load(s + i) + vd::load(c + i));
+  return reduce_add(t);
+}
+
 template <class V, bool kStore, bool kSubtractMax>
 struct float_lane_exp_sum_body {
   float_lane_argument<V, kSubtractMax> arg;
@@ -379,29 +408,13 @@ struct float_lane_exp_sum_body {
 
   template <std::size_t B>
   SMAX_INLINE void block(std::size_t i, std::size_t count) {
-    V u[B];
-    arg.load(i, count, u);
-    V bias[B];
-    SMAX_UNROLL for (std::size_t b = 0; b < B; ++b) bias[b] = exponent_bias;
     float_exp_parts<V> parts[B];
-    table_exp_parts(u, bias, table, parts);
+    arg.exp_parts(i, count, exponent_bias, table, parts);
     SMAX_UNROLL for (std::size_t b = 0; b < B; ++b) {
       const float_exp_result<V> term = rounded_exp(parts[b]);
       if constexpr (kStore) store_n(y + i + b * V::lanes, term.e, B == 1 ? count : V::lanes);
-      const V total = sum + term.e;
-      error = error + ((term.e - (total - sum)) + term.residual);
-      sum = total;
+      accumulate_term(sum, error, term);
     }
-  }
-
-  // sum - 1 is exact: sum >= 1 and below 2^24, so 1 is a multiple of its ulp.
-  SMAX_INLINE double total() const {
-    float s[V::lanes], c[V::lanes];
-    (sum - V::splat(1.0f)).store(s);
-    error.store(c);
-    vd t = vd::splat(0.0);
-    for (std::size_t i = 0; i < V::lanes; i += vd::lanes) t = t + (vd::load(s + i) + vd::load(c + i));
-    return reduce_add(t);
   }
 };
 
@@ -414,18 +427,31 @@ SMAX_INLINE double float_lane_sum(const float* x, float* y, std::size_t n, float
                                                         V::splat(1.0f),
                                                         V::splat(0.0f)};
   float_lane_blocks<V>(n, body);
-  return body.total();
+  return accumulated_total(body.sum, body.error);
 }
 
+// The shift of a row with maximum m: m where x - m is exact, else K ln2 with
+// K = round(m / ln2), so that the terms stay below 2^(1/2).
+struct float_lane_shift {
+  bool exact_difference;  // x - m is exact for the logits that matter
+  double k;               // else the terms are exp(x - k ln2)
+  double shift;           // m or k ln2
+
+  static SMAX_INLINE float_lane_shift of(float m) {
+    if (m >= 224.0f || m <= -112.0f) return {true, 0.0, static_cast<double>(m)};
+    const double k = std::round(static_cast<double>(m) * constants::kLog2e);
+    return {false, k, k * constants::kLn2};
+  }
+};
+
 // The row's sum of exp(x - shift) (kStore: the terms written to y) as
-// {shift, sum}, for a finite float maximum m with |m| < 2^24: the shift is m
-// where x - m is exact, else K ln2 with K = round(m / ln2), so that the
-// terms stay below 2^(1/2).
+// {shift, sum}, for a finite float maximum m with |m| < 2^24.
 template <bool kStore, class V = vf>
 SMAX_INLINE row_stats float_lane_sum_of_exp(const float* x, float* y, std::size_t n, float m) {
-  if (m >= 224.0f || m <= -112.0f) return {m, {float_lane_sum<kStore, true, V>(x, y, n, m, 0.0f), 0.0}};
-  const double k = std::round(static_cast<double>(m) * constants::kLog2e);
-  return {k * constants::kLn2, {float_lane_sum<kStore, false, V>(x, y, n, m, static_cast<float>(k)), 0.0}};
+  const float_lane_shift s = float_lane_shift::of(m);
+  const double sum = s.exact_difference ? float_lane_sum<kStore, true, V>(x, y, n, m, 0.0f)
+                                        : float_lane_sum<kStore, false, V>(x, y, n, m, static_cast<float>(s.k));
+  return {s.shift, {sum, 0.0}};
 }
 
 // y = exp(u) 2^-K F, i.e. exp(x - m) / sum, rounded once: the online scheme's
@@ -441,12 +467,8 @@ struct float_lane_scaled_exp_body {
 
   template <std::size_t B>
   SMAX_INLINE void block(std::size_t i, std::size_t count) {
-    V u[B];
-    arg.load(i, count, u);
-    V bias[B];
-    SMAX_UNROLL for (std::size_t b = 0; b < B; ++b) bias[b] = exponent_bias;
     float_exp_parts<V> parts[B];
-    table_exp_parts(u, bias, table, parts);
+    arg.exp_parts(i, count, exponent_bias, table, parts);
     SMAX_UNROLL for (std::size_t b = 0; b < B; ++b) {
       store_n(y + i + b * V::lanes, exp_times(parts[b], f_hi, f_lo), B == 1 ? count : V::lanes);
     }
@@ -1040,12 +1062,11 @@ SMAX_INLINE void group_sums(const float_row_group<V, R>& g, std::size_t n, const
   constexpr float kMinusInf = -std::numeric_limits<float>::infinity();
   V lower[R], offset[R], bias[R], sum[R], error[R];
   SMAX_UNROLL for (std::size_t r = 0; r < R; ++r) {
-    const bool exact_difference = m[r] >= 224.0f || m[r] <= -112.0f;
-    const double k = exact_difference ? 0.0 : std::round(static_cast<double>(m[r]) * constants::kLog2e);
-    out[r].m = exact_difference ? static_cast<double>(m[r]) : k * constants::kLn2;
+    const float_lane_shift s = float_lane_shift::of(m[r]);
+    out[r].m = s.shift;
     lower[r] = V::splat(m[r] - 111.0f);
-    offset[r] = V::splat(exact_difference ? m[r] : 0.0f);
-    bias[r] = V::splat(static_cast<float>(-k));
+    offset[r] = V::splat(s.exact_difference ? m[r] : 0.0f);
+    bias[r] = V::splat(static_cast<float>(-s.k));
     sum[r] = V::splat(1.0f);
     error[r] = V::splat(0.0f);
   }
@@ -1060,17 +1081,10 @@ SMAX_INLINE void group_sums(const float_row_group<V, R>& g, std::size_t n, const
     SMAX_UNROLL for (std::size_t r = 0; r < R; ++r) {
       const float_exp_result<V> term = rounded_exp(parts[r]);
       if constexpr (kStore) store_n(g.y[r] + i, term.e, c);
-      const V total = sum[r] + term.e;
-      error[r] = error[r] + ((term.e - (total - sum[r])) + term.residual);
-      sum[r] = total;
+      accumulate_term(sum[r], error[r], term);
     }
   }
-  SMAX_UNROLL for (std::size_t r = 0; r < R; ++r) {
-    float_lane_exp_sum_body<V, kStore, false> accumulated{};
-    accumulated.sum = sum[r];
-    accumulated.error = error[r];
-    out[r].sum = {accumulated.total(), 0.0};
-  }
+  SMAX_UNROLL for (std::size_t r = 0; r < R; ++r) out[r].sum = {accumulated_total(sum[r], error[r]), 0.0};
 }
 
 // One group of rows, or false (nothing written) where some row's maximum
