@@ -133,9 +133,11 @@ env -u ATEN_CPU_CAPABILITY "${pin[@]}" "$binary" "${common[@]}" --benchmark_out=
   ${args[@]+"${args[@]}"}
 runs=("$results/run.json")
 
-# Only when the CPU has AVX-512 and the arguments select some torch entry.
-if grep -qw avx512f /proc/cpuinfo 2>/dev/null &&
-  SMAX_BENCH_CONTENDERS=torch "$binary" --benchmark_list_tests ${args[@]+"${args[@]}"} 2>/dev/null | grep -q .; then
+# Only when the CPU has AVX-512 and the arguments select some torch entry. The
+# list is captured first: under pipefail, `| grep -q .` would let the binary
+# die of SIGPIPE once grep has its line, and the test would read as false.
+torch_entries="$(SMAX_BENCH_CONTENDERS=torch "$binary" --benchmark_list_tests ${args[@]+"${args[@]}"} 2>/dev/null || true)"
+if grep -qw avx512f /proc/cpuinfo 2>/dev/null && [[ -n $torch_entries ]]; then
   echo "== running libtorch's entries again with ATEN_CPU_CAPABILITY=avx512"
   if ATEN_CPU_CAPABILITY=avx512 SMAX_BENCH_CONTENDERS=torch "${pin[@]}" "$binary" "${common[@]}" \
     --benchmark_out="$results/torch-avx512.json" ${args[@]+"${args[@]}"}; then

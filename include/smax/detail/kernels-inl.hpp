@@ -1103,7 +1103,7 @@ SMAX_INLINE bool run_row_group(const float_row_group<V, R>& g, float* lse, std::
   float m[R];
   group_max(g, n, m);
   SMAX_UNROLL for (std::size_t r = 0; r < R; ++r) {
-    if (!float_lane_applies(m[r])) return false;
+    if (!float_lane_applies(static_cast<double>(m[r]))) return false;
   }
   row_stats stats[R];
   if constexpr (kOp == row_op::softmax) {
@@ -1133,7 +1133,7 @@ SMAX_INLINE bool run_row_group(const float_row_group<V, R>& g, float* lse, std::
     group_sums<V, R, false>(g, n, m, stats);
     SMAX_UNROLL for (std::size_t r = 0; r < R; ++r) {
       const plain_logits<float> src{g.x[r]};
-      const row_stats row = log_stats_of<float>(src, n, m[r], stats[r]);
+      const row_stats row = log_stats_of<float>(src, n, static_cast<double>(m[r]), stats[r]);
       if constexpr (kOp == row_op::log_softmax) {
         log_softmax_finish<float>(src, g.y[r], n, row, executor{});
       } else {
