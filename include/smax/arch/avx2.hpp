@@ -192,9 +192,6 @@ SMAX_INLINE float first_lane(vf v) { return _mm256_cvtss_f32(v.raw); }
 SMAX_INLINE vf lookup(vf table, vf index) {
   return {_mm256_permutevar8x32_ps(table.raw, _mm256_castps_si256(index.raw))};
 }
-// The low and the high half of v's lanes, widened exactly to double.
-SMAX_INLINE vd widen_low(vf v) { return {_mm256_cvtps_pd(_mm256_castps256_ps128(v.raw))}; }
-SMAX_INLINE vd widen_high(vf v) { return {_mm256_cvtps_pd(_mm256_extractf128_ps(v.raw, 1))}; }
 // v * 2^floor(e), rounded once, for floor(e) in [-190, 63] (what the float-lane
 // exp needs): v * 2^(floor(e) + 64) is exact for |v| < 2^64, so the one
 // rounding is the final exact-power scaling, which also rounds subnormal

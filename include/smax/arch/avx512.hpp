@@ -149,9 +149,6 @@ SMAX_INLINE float first_lane(vf v) { return _mm512_cvtss_f32(v.raw); }
 // Lane i of the result is table's lane (bit pattern of index_i) mod 16: a
 // lookup in a table held in one register.
 SMAX_INLINE vf lookup(vf table, vf index) { return {_mm512_permutexvar_ps(_mm512_castps_si512(index.raw), table.raw)}; }
-// The low and the high half of v's lanes, widened exactly to double.
-SMAX_INLINE vd widen_low(vf v) { return {_mm512_cvtps_pd(_mm512_castps512_ps256(v.raw))}; }
-SMAX_INLINE vd widen_high(vf v) { return {_mm512_cvtps_pd(_mm512_extractf32x8_ps(v.raw, 1))}; }
 // v * 2^floor(e), rounded once (subnormal results included); vscalefps floors e itself.
 SMAX_INLINE vf ldexp_floor(vf v, vf e) { return {_mm512_scalef_ps(v.raw, e.raw)}; }
 

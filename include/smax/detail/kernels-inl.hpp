@@ -377,7 +377,7 @@ SMAX_INLINE void float_lane_blocks(std::size_t n, Body& body) {
 // far less, as the errors' signs vary). One accumulator pair: its chain is
 // far shorter than a block's work, and registers are what the loop is short
 // of. This sum of a row whose maximum term is not 1 is accurate relative to
-// itself, not to sum - 1: see accurate_near_one below.
+// itself, not to sum - 1: see kFloatLaneLogFrom below.
 template <class V>
 SMAX_INLINE void accumulate_term(V& sum, V& error, const float_exp_result<V>& term) {
   const V total = sum + term.e;
@@ -504,7 +504,8 @@ SMAX_INLINE void float_lane_exp_scaled(const float* x, float* y, std::size_t n, 
   float_lane_scaled<false, V>(x, y, n, m, k, f);
 }
 
-// Whether a row of S with maximum m, read through Source, takes the float-lane path.
+// Whether rows of S read through Source can take the float-lane path (those
+// whose maximum passes float_lane_applies do).
 template <class S, class Source>
 SMAX_INLINE constexpr bool float_lane_kind() {
   return kFloatTableExp && std::is_same_v<S, float> && std::is_same_v<Source, plain_logits<float>>;
@@ -533,15 +534,17 @@ SMAX_INLINE double_double rebased_sum(row_stats s, double m) {
 
 // The row sum with shift m, for log S, from a shifted sum of the same row. A
 // float-lane sum is accurate relative to itself, which log S needs only where
-// log S is not small: below S = 2 the row is summed again on the double path,
-// where the maximum's term is exactly 1 and every other term carries its
-// error relative to itself, so that S - 1 (and log S, and a log-probability
-// near 0) keeps its relative accuracy.
+// log S is not small: below S = kFloatLaneLogFrom the row is summed again on
+// the double path, where the maximum's term is exactly 1 and every other term
+// carries its error relative to itself, so that S - 1 (and log S, and a
+// log-probability near 0) keeps its relative accuracy.
+inline constexpr double kFloatLaneLogFrom = 2.0;
+
 template <class S, class Source>
 SMAX_INLINE double_double sum_for_log(const Source& src, std::size_t n, double m, row_stats shifted) {
   const double_double sum = rebased_sum(shifted, m);
   if constexpr (float_lane_kind<S, Source>()) {
-    if (!(sum.hi >= 2.0)) return source_sum_of_exp<S, false, false>(src, static_cast<S*>(nullptr), n, m);
+    if (!(sum.hi >= kFloatLaneLogFrom)) return source_sum_of_exp<S, false, false>(src, static_cast<S*>(nullptr), n, m);
   }
   return sum;
 }
@@ -870,7 +873,7 @@ void softmax_long_row_online(const Source& src, S* y, std::size_t n, const execu
 // their output, where saving a read and a write of the row pays for the second
 // exp (measured on the README's machine; see its speed section). On the
 // float-lane path the exp costs more than the memory traffic it saves at
-// every length measured (32768 to 16777216 floats: reload 7 to 28% faster),
+// every length measured (32768 to 16777216 floats: reload 6 to 28% faster),
 // so automatic keeps reload there.
 template <class S, class Source>
 SMAX_INLINE constexpr std::size_t online_from() {
@@ -897,14 +900,15 @@ SMAX_INLINE void softmax_row(const Source& src, S* y, std::size_t n, const execu
 }
 
 // (m, log S) of a row with a finite maximum m, from its shifted sum. On the
-// float-lane path log S = log(sum) + (shift - m), where it is at least ln 2
+// float-lane path log S = log(sum) + (shift - m), where S >= kFloatLaneLogFrom
 // (see sum_for_log for why smaller ones are summed again).
 template <class S, class Source>
 SMAX_INLINE row_stats log_stats_of(const Source& src, std::size_t n, double m, row_stats shifted) {
   if constexpr (float_lane_kind<S, Source>()) {
     if (float_lane_applies(m)) {
       const double log_sum = log_plain(shifted.sum.hi) + (shifted.m - m);
-      if (log_sum >= constants::kLn2) return {m, {log_sum, 0.0}};  // NaN fails, and is summed again
+      // log(kFloatLaneLogFrom) = ln 2; NaN fails the test and is summed again.
+      if (log_sum >= constants::kLn2) return {m, {log_sum, 0.0}};
       const double_double sum = source_sum_of_exp<S, false, false>(src, static_cast<S*>(nullptr), n, m);
       return {m, source_log_of_row_sum<S>(src, n, m, sum)};
     }
