@@ -2,6 +2,7 @@
 // target kinds and class counts, on every ISA, against the long double
 // reference; the reference's gradient against central differences; worked
 // examples; the fused, separate and in-place forms; and every argument error.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include "support/buffers.hpp"
 #include "support/catch.hpp"
 #include "support/cross_entropy_reference.hpp"
+#include "support/families.hpp"
 #include "support/isas.hpp"
 #include "support/ulp.hpp"
 
@@ -403,6 +405,55 @@ TEST_CASE("cross-entropy worked examples", "[cross_entropy]") {
     const int target_masked[1] = {1};
     CHECK(smax::cross_entropy(masked, target_masked, 1, 3) == std::numeric_limits<double>::infinity());
     CHECK(smax::cross_entropy(masked, target0, 1, 3) == Approx(ln2).epsilon(1e-15));
+  }
+}
+
+// Short rows of a forward call run four at a time; each row's loss and
+// logsumexp must be those of the same row alone, bit for bit, whether its
+// group runs grouped or (a row the float lanes cannot take: +inf, NaN, all
+// -inf, huge logits) row by row, and whatever the options the grouping allows.
+TEMPLATE_TEST_CASE("short-row cross-entropy groups give each row's one-row result bitwise", "[cross_entropy]", float,
+                   double) {
+  using T = TestType;
+  constexpr T kInf = std::numeric_limits<T>::infinity();
+  const std::size_t rows = 23;
+  for (std::size_t classes : {1, 2, 5, 16, 17, 33, 64, 100, 512, 513}) {
+    std::vector<T> x = make_row<T>(family::normal_x10, rows * classes, classes + 101);
+    const auto row = [&](std::size_t r) { return x.data() + r * classes; };
+    row(1)[0] = kInf;
+    row(6)[classes - 1] = std::numeric_limits<T>::quiet_NaN();
+    std::fill(row(9), row(9) + classes, -kInf);
+    for (std::size_t c = 0; c < classes; ++c) row(13)[c] += T(3e7);  // beyond the float lanes' 2^24
+    for (std::size_t c = 0; c < classes; ++c) row(14)[c] += T(300);  // x - m exact (m >= 224)
+    std::vector<std::int64_t> target(rows);
+    for (std::size_t r = 0; r < rows; ++r) target[r] = static_cast<std::int64_t>((r * 7) % classes);
+    target[17] = -100;  // ignored
+    std::vector<T> weight(classes);
+    for (std::size_t c = 0; c < classes; ++c) weight[c] = T(0.25) + T(c % 3);
+    for (smax::isa which : isas_under_test()) {
+      smax::scoped_isa use(which);
+      for (int variant = 0; variant < 3; ++variant) {
+        INFO("isa " << smax::isa_name(which) << ", " << classes << " classes, variant " << variant);
+        smax::cross_entropy_options<T> o;
+        o.reduction = smax::reduction::none;
+        if (variant == 1) o.weight = weight.data();
+        if (variant == 2) o.z_loss = 1e-3;
+        std::vector<T> losses(rows), lse(rows);
+        o.losses = losses.data();
+        o.logsumexp = lse.data();
+        smax::cross_entropy(x.data(), target.data(), rows, classes, o);
+        for (std::size_t r = 0; r < rows; ++r) {
+          T loss1 = 0, lse1 = 0;
+          smax::cross_entropy_options<T> one = o;
+          one.losses = &loss1;
+          one.logsumexp = &lse1;
+          smax::cross_entropy(row(r), target.data() + r, 1, classes, one);
+          INFO("row " << r << ": " << losses[r] << " vs " << loss1 << ", lse " << lse[r] << " vs " << lse1);
+          CHECK(same_bytes(&losses[r], &loss1, sizeof(T)));
+          CHECK(same_bytes(&lse[r], &lse1, sizeof(T)));
+        }
+      }
+    }
   }
 }
 

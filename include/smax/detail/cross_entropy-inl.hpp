@@ -107,10 +107,11 @@ SMAX_INLINE ce_sums<S> ce_pass2(const S* x, S* y, const S* w, const S* q, std::s
   return {body.sum.total(), body.linear.total(), body.q_sum.total(), body.q_linear.total()};
 }
 
-// Runs the pass-2 instantiation for this row's options.
+// Runs the pass-2 instantiation for this row's options;
+// shifted_known: the row's float-lane sum from its row group, when it ran in one.
 template <class S>
 SMAX_INLINE ce_sums<S> ce_pass2(const S* x, S* y, const S* w, const S* q, std::size_t n, double shift, bool store,
-                                bool accurate, bool linear, double weight_unit) {
+                                bool accurate, bool linear, double weight_unit, const row_stats* shifted_known) {
   const bool weighted = w != nullptr;
   if (q != nullptr) {
     if (accurate) {
@@ -138,7 +139,10 @@ SMAX_INLINE ce_sums<S> ce_pass2(const S* x, S* y, const S* w, const S* q, std::s
     // float rows get from the float lanes.
     if constexpr (float_lane_kind<S, plain_logits<S>>()) {
       if (float_lane_applies(shift)) {
-        return {sum_of_exp_from_max<S>(plain_logits<S>{x}, n, shift), {0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}};
+        const plain_logits<S> src{x};
+        const double_double sum = shifted_known != nullptr ? sum_for_log<S>(src, n, shift, *shifted_known)
+                                                           : sum_of_exp_from_max<S>(src, n, shift);
+        return {sum, {0.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}};
       }
     }
     return ce_pass2<S, false, false, false, false, false>(x, y, w, q, n, shift, weight_unit);
@@ -330,10 +334,19 @@ SMAX_INLINE double_double ce_exp_scalar(vd_pair d) {
   return {first_lane(e.hi), first_lane(e.lo)};
 }
 
+// A row's maximum and float-lane shifted sum, computed ahead with its row
+// group's: bit for bit what the row's own passes would give.
+struct known_row_stats {
+  double m;
+  row_stats shifted;
+};
+
 // One row; returns its loss in weight units (0 on the backward-only path, which
-// computes none).
+// computes none). known: the row's statistics from its group (forward-only
+// hard-target rows without smoothing), or null.
 template <class S>
-SMAX_INLINE double cross_entropy_row(const cross_entropy_call<S>& call, std::size_t r) {
+SMAX_INLINE double cross_entropy_row(const cross_entropy_call<S>& call, std::size_t r,
+                                     const known_row_stats* known = nullptr) {
   const std::size_t n = call.classes;
   const S* x = call.logits + r * call.logits_stride;
   S* g = call.grad != nullptr ? call.grad + r * call.grad_stride : nullptr;
@@ -352,7 +365,7 @@ SMAX_INLINE double cross_entropy_row(const cross_entropy_call<S>& call, std::siz
 
   // The shift: the forward's logsumexp when given (saves the max pass), else the max.
   double shift = want_loss ? constants::kNaN : static_cast<double>(call.given_logsumexp[r]);
-  if (!std::isfinite(shift)) shift = row_max(x, n);
+  if (!std::isfinite(shift)) shift = known != nullptr ? known->m : row_max(x, n);
   if (!std::isfinite(shift)) {  // all -inf, or +inf or NaN present: no defined loss
     if (call.row_logsumexp != nullptr)
       call.row_logsumexp[r] = static_cast<S>(logsumexp_of_special_row<S>(plain_logits<S>{x}, n, shift));
@@ -374,14 +387,15 @@ SMAX_INLINE double cross_entropy_row(const cross_entropy_call<S>& call, std::siz
   // is computed in place.
   const double x_t = hard ? static_cast<double>(x[t]) : 0.0;
 
-  ce_sums<S> sums = ce_pass2<S>(x, g, w, q, n, shift, reload, accurate, want_loss && eps > 0, call.weight_unit);
+  ce_sums<S> sums = ce_pass2<S>(x, g, w, q, n, shift, reload, accurate, want_loss && eps > 0, call.weight_unit,
+                                known != nullptr ? &known->shifted : nullptr);
   if (!want_loss && !(sums.sum.hi >= 0.5 && sums.sum.hi <= 2.0)) {
     // The given logsumexp is not this row's (the forward's gives S = 1 up to
     // its rounding): fall back to the maximum. Any S far from 1 would do for
     // the sum, but the gradient's factor scale * alpha / S may then underflow
     // (a tiny upstream) and be multiplied back up by exp(d) ~ S.
     shift = row_max(x, n);
-    sums = ce_pass2<S>(x, g, w, q, n, shift, false, accurate, false, call.weight_unit);
+    sums = ce_pass2<S>(x, g, w, q, n, shift, false, accurate, false, call.weight_unit, nullptr);
   }
   const vd_pair d_t = shifted<S>(vd::splat(x_t), shift);
 
@@ -451,13 +465,48 @@ SMAX_INLINE double cross_entropy_row(const cross_entropy_call<S>& call, std::siz
   return returned;
 }
 
+// Rows [begin, end) in order, each loss handed to take(r, loss). Short
+// forward-only hard-target rows without smoothing run kRowGroup at a time
+// (their max and sum interleaved, as the row kernels' groups do); a group
+// with a row whose maximum the float lanes cannot take runs row by row.
+template <class S, class Take>
+SMAX_INLINE void for_each_row_loss(const cross_entropy_call<S>& call, std::size_t begin, std::size_t end,
+                                   const Take& take) {
+  std::size_t r = begin;
+  if constexpr (float_lane_kind<S, plain_logits<S>>()) {
+    const std::size_t n = call.classes;
+    const bool groupable = call.soft_targets == nullptr && call.grad == nullptr && call.given_logsumexp == nullptr &&
+                           call.smoothing == 0 && n <= kShortRow;
+    for (; groupable && r + kRowGroup <= end; r += kRowGroup) {
+      float_row_group<vf, kRowGroup> g{};
+      for (std::size_t j = 0; j < kRowGroup; ++j) g.x[j] = call.logits + (r + j) * call.logits_stride;
+      float m[kRowGroup];
+      group_max(g, n, m);
+      bool applies = true;
+      for (const float mj : m) applies = applies && float_lane_applies(static_cast<double>(mj));
+      if (!applies) {
+        for (std::size_t j = 0; j < kRowGroup; ++j) take(r + j, cross_entropy_row(call, r + j));
+        continue;
+      }
+      row_stats shifted[kRowGroup];
+      group_sums<vf, kRowGroup, false>(g, n, m, shifted);
+      for (std::size_t j = 0; j < kRowGroup; ++j) {
+        const known_row_stats known{static_cast<double>(m[j]), shifted[j]};
+        take(r + j, cross_entropy_row(call, r + j, &known));
+      }
+    }
+  }
+  for (; r < end; ++r) take(r, cross_entropy_row(call, r));
+}
+
 template <class S>
 struct cross_entropy_rows_task {
   const cross_entropy_call<S>* call;
   double* losses;
 
   void operator()(std::size_t begin, std::size_t end) const {
-    for (std::size_t r = begin; r < end; ++r) losses[r] = cross_entropy_row(*call, r);
+    double* out = losses;
+    for_each_row_loss(*call, begin, end, [out](std::size_t r, double loss) { out[r] = loss; });
   }
 };
 
@@ -467,16 +516,18 @@ template <class S>
 double_double cross_entropy_rows(const cross_entropy_call<S>& call) {
   executor inner;
   const executor outer = row_split(executor{call.threads}, call.rows, call.classes, inner);
-  std::vector<double> losses;
-  if (outer.threads > 1) {
-    losses.resize(call.rows);
-    outer.parallel_for(call.rows, cross_entropy_rows_task<S>{&call, losses.data()});
-  }
   double hi = 0.0, lo = 0.0;
-  for (std::size_t r = 0; r < call.rows; ++r) {
-    const double_double t = two_sum(hi, losses.empty() ? cross_entropy_row(call, r) : losses[r]);
+  const auto add = [&hi, &lo](std::size_t, double loss) {
+    const double_double t = two_sum(hi, loss);
     hi = t.hi;
     lo += t.lo;
+  };
+  if (outer.threads > 1) {
+    std::vector<double> losses(call.rows);
+    outer.parallel_for(call.rows, cross_entropy_rows_task<S>{&call, losses.data()});
+    for (std::size_t r = 0; r < call.rows; ++r) add(r, losses[r]);
+  } else {
+    for_each_row_loss(call, 0, call.rows, add);
   }
   // An infinite loss (a -inf logit at the target) leaves NaN corrections behind.
   return std::isinf(hi) ? double_double{hi, 0.0} : fast_two_sum(hi, lo);
