@@ -1,5 +1,6 @@
 // Accuracy of every operation, type and ISA path against the long double
 // reference, over the input families and lengths of support/families.hpp.
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 #include <string>
@@ -40,6 +41,18 @@ std::string describe(const char* op, smax::isa which, family f, std::size_t n, c
   return out.str();
 }
 
+constexpr smax::softmax_algorithm kExplicitAlgorithms[] = {smax::softmax_algorithm::three_pass_reload,
+                                                           smax::softmax_algorithm::two_pass_online,
+                                                           smax::softmax_algorithm::two_pass_exponent};
+
+const char* algorithm_suffix(smax::softmax_algorithm algorithm) {
+  switch (algorithm) {
+    case smax::softmax_algorithm::two_pass_online: return " (online)";
+    case smax::softmax_algorithm::two_pass_exponent: return " (one read)";
+    default: return "";
+  }
+}
+
 template <class T>
 void check_family(family f) {
   const double bound = ulp_bound<T>();
@@ -50,31 +63,35 @@ void check_family(family f) {
       smax::scoped_isa use(which);
       std::vector<T> y(n);
 
-      // Rows longer than a chunk (16384 floats, 8192 doubles) have two schemes.
-      for (smax::softmax_algorithm algorithm :
-           {smax::softmax_algorithm::three_pass_reload, smax::softmax_algorithm::two_pass_online}) {
-        if (algorithm == smax::softmax_algorithm::two_pass_online && n <= 8192) continue;
+      // softmax's schemes differ only for rows longer than a chunk (16384
+      // floats, 8192 doubles); the log forms' one-read sum applies at every
+      // length (automatic is one of these by construction).
+      for (smax::softmax_algorithm algorithm : kExplicitAlgorithms) {
         smax::softmax_options<T> options;
         options.algorithm = algorithm;
-        smax::softmax(x.data(), y.data(), n, options);
-        const worst_element p = worst_of(y, ref.prob, [](T g, real e) { return ulp_error<T>(g, e); });
-        const char* op = algorithm == smax::softmax_algorithm::two_pass_online ? "softmax (online)" : "softmax";
-        error_record::instance().note(op, type_name<T>(), which, family_name(f), p.error);
-        INFO(describe(op, which, f, n, x, p.index, y[p.index], ref.prob[p.index], p.error));
-        CHECK(p.error <= bound);
+        const char* suffix = algorithm_suffix(algorithm);
+        if (algorithm == smax::softmax_algorithm::three_pass_reload || n > 8192) {
+          smax::softmax(x.data(), y.data(), n, options);
+          const worst_element p = worst_of(y, ref.prob, [](T g, real e) { return ulp_error<T>(g, e); });
+          const std::string op = std::string("softmax") + suffix;
+          error_record::instance().note(op.c_str(), type_name<T>(), which, family_name(f), p.error);
+          INFO(describe(op.c_str(), which, f, n, x, p.index, y[p.index], ref.prob[p.index], p.error));
+          CHECK(p.error <= bound);
+        }
+
+        smax::log_softmax(x.data(), y.data(), n, options);
+        const worst_element lp = worst_of(y, ref.log_prob, [](T g, real e) { return log_domain_error<T>(g, e); });
+        error_record::instance().note("log_softmax", type_name<T>(), which, family_name(f), lp.error);
+        INFO(describe((std::string("log_softmax") + suffix).c_str(), which, f, n, x, lp.index, y[lp.index],
+                      ref.log_prob[lp.index], lp.error));
+        CHECK(lp.error <= bound);
+
+        const T lse = smax::logsumexp(x.data(), n, options);
+        const double lse_error = static_cast<double>(log_domain_error<T>(lse, ref.logsumexp));
+        error_record::instance().note("logsumexp", type_name<T>(), which, family_name(f), lse_error);
+        INFO(describe((std::string("logsumexp") + suffix).c_str(), which, f, n, x, 0, lse, ref.logsumexp, lse_error));
+        CHECK(lse_error <= bound);
       }
-
-      smax::log_softmax(x.data(), y.data(), n);
-      const worst_element lp = worst_of(y, ref.log_prob, [](T g, real e) { return log_domain_error<T>(g, e); });
-      error_record::instance().note("log_softmax", type_name<T>(), which, family_name(f), lp.error);
-      INFO(describe("log_softmax", which, f, n, x, lp.index, y[lp.index], ref.log_prob[lp.index], lp.error));
-      CHECK(lp.error <= bound);
-
-      const T lse = smax::logsumexp(x.data(), n);
-      const double lse_error = static_cast<double>(log_domain_error<T>(lse, ref.logsumexp));
-      error_record::instance().note("logsumexp", type_name<T>(), which, family_name(f), lse_error);
-      INFO(describe("logsumexp", which, f, n, x, 0, lse, ref.logsumexp, lse_error));
-      CHECK(lse_error <= bound);
     }
   }
 }
@@ -85,6 +102,69 @@ TEST_CASE("float results are within 2 ulp of the long double reference on every 
 
 TEST_CASE("double results are within 4 ulp of the long double reference on every ISA", "[accuracy]") {
   for (family f : kAllFamilies) check_family<double>(f);
+}
+
+// The one-read sum (two_pass_exponent, and automatic for the log forms)
+// rescales whenever a larger term arrives and hands some chunks back to the
+// max pass: rows that grow in every block, a spike after a long sum, maxima
+// either side of where it takes over, and chunks of different regimes.
+template <class T>
+std::vector<std::vector<T>> one_read_rows(std::size_t n) {
+  std::vector<std::vector<T>> rows;
+  std::vector<T> ascending(n), descending(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    ascending[i] = static_cast<T>(-60.0 + 120.0 * static_cast<double>(i) / static_cast<double>(n));
+    descending[n - 1 - i] = ascending[i];
+  }
+  rows.push_back(ascending);
+  rows.push_back(descending);
+  std::vector<T> spike = make_row<T>(family::normal_x1, n, n + 5);
+  spike[n - 1] = T(80);
+  rows.push_back(spike);
+  const std::vector<T> base = make_row<T>(family::normal_x10, n, n + 9);
+  const double base_max = static_cast<double>(*std::max_element(base.begin(), base.end()));
+  for (double target : {-226.0, -224.0, -150.0, 335.0, 337.0}) {
+    std::vector<T> shifted(n);
+    for (std::size_t i = 0; i < n; ++i) shifted[i] = static_cast<T>(static_cast<double>(base[i]) + target - base_max);
+    rows.push_back(shifted);
+  }
+  std::vector<T> low_then_high = make_row<T>(family::normal_x1, n, n + 13), high_then_low = low_then_high;
+  for (std::size_t i = 0; i < n / 2; ++i) low_then_high[i] -= T(300);
+  for (std::size_t i = n / 2; i < n; ++i) high_then_low[i] -= T(300);
+  rows.push_back(low_then_high);
+  rows.push_back(high_then_low);
+  return rows;
+}
+
+TEMPLATE_TEST_CASE("the one-read sum keeps the bound through its rescalings and fallbacks", "[accuracy]", float,
+                   double) {
+  using T = TestType;
+  const double bound = ulp_bound<T>();
+  for (std::size_t n : {std::size_t{67}, std::size_t{2053}, std::size_t{2 * 16384 + 77}}) {
+    const std::vector<std::vector<T>> rows = one_read_rows<T>(n);
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      const std::vector<T>& x = rows[r];
+      const reference_row ref = reference(x.data(), n);
+      for (smax::isa which : isas_under_test()) {
+        smax::scoped_isa use(which);
+        for (smax::softmax_algorithm algorithm :
+             {smax::softmax_algorithm::automatic, smax::softmax_algorithm::two_pass_online,
+              smax::softmax_algorithm::two_pass_exponent}) {
+          INFO("isa " << smax::isa_name(which) << ", n = " << n << ", row " << r << ", algorithm "
+                      << static_cast<int>(algorithm));
+          smax::softmax_options<T> options;
+          options.algorithm = algorithm;
+          std::vector<T> y(n);
+          smax::softmax(x.data(), y.data(), n, options);
+          CHECK(worst_of(y, ref.prob, [](T g, real e) { return ulp_error<T>(g, e); }).error <= bound);
+          smax::log_softmax(x.data(), y.data(), n, options);
+          CHECK(worst_of(y, ref.log_prob, [](T g, real e) { return log_domain_error<T>(g, e); }).error <= bound);
+          CHECK(static_cast<double>(log_domain_error<T>(smax::logsumexp(x.data(), n, options), ref.logsumexp)) <=
+                bound);
+        }
+      }
+    }
+  }
 }
 
 // A row of probabilities is only useful if it sums to 1: with every element

@@ -581,7 +581,7 @@ TEMPLATE_TEST_CASE("two-byte long rows give the same bits for any thread count a
     for (unsigned threads : {1u, 2u, 3u}) {
       for (smax::softmax_algorithm algorithm :
            {smax::softmax_algorithm::automatic, smax::softmax_algorithm::three_pass_reload,
-            smax::softmax_algorithm::two_pass_online}) {
+            smax::softmax_algorithm::two_pass_online, smax::softmax_algorithm::two_pass_exponent}) {
         INFO("threads = " << threads << ", algorithm " << static_cast<int>(algorithm));
         smax::softmax_options<T> o;
         o.threads = threads;

@@ -125,8 +125,9 @@ void check_case(mask_case c, std::size_t rows, std::size_t cols) {
   for (smax::isa which : isas_under_test()) {
     smax::scoped_isa use(which);
     for (smax::softmax_algorithm algorithm :
-         {smax::softmax_algorithm::three_pass_reload, smax::softmax_algorithm::two_pass_online}) {
-      if (algorithm == smax::softmax_algorithm::two_pass_online && cols <= 8192) continue;
+         {smax::softmax_algorithm::three_pass_reload, smax::softmax_algorithm::two_pass_online,
+          smax::softmax_algorithm::two_pass_exponent}) {
+      if (algorithm != smax::softmax_algorithm::three_pass_reload && cols <= 8192) continue;
       smax::softmax_options<T> o = p.options;
       o.algorithm = algorithm;
       guarded_matrix<T> prob(rows, cols, cols + 1), logp(rows, cols, cols + 1), lse(1, rows, rows);

@@ -156,6 +156,68 @@ TEMPLATE_TEST_CASE("+inf gives NaN probabilities and logsumexp +inf (NaN if a Na
   }
 }
 
+// The schemes for long rows, and the one-read sum of the log forms, each meet
+// the special values in their own way: the results must not depend on which.
+TEMPLATE_TEST_CASE("special values give the same documented results under every algorithm", "[special]", float,
+                   double) {
+  using T = TestType;
+  for (std::size_t n :
+       {std::size_t{1}, std::size_t{17}, std::size_t{67}, std::size_t{2053}, std::size_t{2 * 16384 + 77}}) {
+    for (std::size_t where : {std::size_t{0}, n / 2, n - 1}) {
+      for (smax::isa which : isas_under_test()) {
+        smax::scoped_isa use(which);
+        for (smax::softmax_algorithm algorithm :
+             {smax::softmax_algorithm::automatic, smax::softmax_algorithm::three_pass_reload,
+              smax::softmax_algorithm::two_pass_online, smax::softmax_algorithm::two_pass_exponent}) {
+          INFO("isa " << smax::isa_name(which) << ", n = " << n << ", at " << where << ", algorithm "
+                      << static_cast<int>(algorithm));
+          smax::softmax_options<T> o;
+          o.algorithm = algorithm;
+          std::vector<T> p(n), lp(n);
+          const std::vector<T> clean = make_row<T>(family::normal_x1, n, n + where);
+
+          std::vector<T> x = clean;
+          x[where] = nan<T>();
+          smax::softmax(x.data(), p.data(), n, o);
+          smax::log_softmax(x.data(), lp.data(), n, o);
+          CHECK(all_nan(p));
+          CHECK(all_nan(lp));
+          CHECK(std::isnan(smax::logsumexp(x.data(), n, o)));
+
+          x = clean;
+          x[where] = inf<T>();
+          smax::softmax(x.data(), p.data(), n, o);
+          smax::log_softmax(x.data(), lp.data(), n, o);
+          CHECK(all_nan(p));
+          CHECK(all_nan(lp));
+          CHECK(smax::logsumexp(x.data(), n, o) == inf<T>());
+
+          x.assign(n, -inf<T>());
+          smax::softmax(x.data(), p.data(), n, o);
+          smax::log_softmax(x.data(), lp.data(), n, o);
+          CHECK(all_nan(p));
+          CHECK(all_nan(lp));
+          CHECK(smax::logsumexp(x.data(), n, o) == -inf<T>());
+
+          if (n == 1) continue;
+          x = clean;
+          x[where] = -inf<T>();
+          smax::softmax(x.data(), p.data(), n, o);
+          smax::log_softmax(x.data(), lp.data(), n, o);
+          CHECK(p[where] == T(0));
+          CHECK(lp[where] == -inf<T>());
+          bool others_finite = true;
+          for (std::size_t i = 0; i < n; ++i) {
+            if (i != where && !(std::isfinite(p[i]) && p[i] > T(0) && std::isfinite(lp[i]))) others_finite = false;
+          }
+          CHECK(others_finite);
+          CHECK(std::isfinite(smax::logsumexp(x.data(), n, o)));
+        }
+      }
+    }
+  }
+}
+
 TEMPLATE_TEST_CASE("a common offset changes softmax by no more than the bound", "[special]", float, double) {
   // The same logits with +1e4 and -1e4 added (exactly representable shifts of
   // values on a coarse grid, so the rows really are shifted copies).

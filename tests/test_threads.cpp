@@ -27,7 +27,8 @@ TEMPLATE_TEST_CASE("results are bitwise identical for any thread count", "[threa
     for (smax::isa which : isas_under_test()) {
       smax::scoped_isa use(which);
       for (smax::softmax_algorithm algorithm :
-           {smax::softmax_algorithm::three_pass_reload, smax::softmax_algorithm::two_pass_online}) {
+           {smax::softmax_algorithm::three_pass_reload, smax::softmax_algorithm::two_pass_online,
+            smax::softmax_algorithm::two_pass_exponent}) {
         INFO("isa " << smax::isa_name(which) << ", " << s.rows << " x " << s.cols << ", algorithm "
                     << static_cast<int>(algorithm));
         std::vector<T> p1(x.size()), l1(x.size()), e1(s.rows);

@@ -185,6 +185,7 @@ SMAX_INLINE float reduce_max(vf v) {
   const __m128 d = _mm_max_ps(q, _mm_movehl_ps(q, q));
   return _mm_cvtss_f32(_mm_max_ss(d, _mm_shuffle_ps(d, d, 1)));
 }
+SMAX_INLINE bool any(mask<float> m) { return _mm256_movemask_ps(m.raw) != 0; }
 SMAX_INLINE float first_lane(vf v) { return _mm256_cvtss_f32(v.raw); }
 
 // Lane i of the result is table's lane (bit pattern of index_i) mod 8: a

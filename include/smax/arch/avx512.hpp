@@ -144,6 +144,7 @@ SMAX_INLINE vf select(mask<float> m, vf if_true, vf if_false) {
 }
 SMAX_INLINE float reduce_add(vf v) { return _mm512_reduce_add_ps(v.raw); }
 SMAX_INLINE float reduce_max(vf v) { return _mm512_reduce_max_ps(v.raw); }
+SMAX_INLINE bool any(mask<float> m) { return m.raw != 0; }
 SMAX_INLINE float first_lane(vf v) { return _mm512_cvtss_f32(v.raw); }
 
 // Lane i of the result is table's lane (bit pattern of index_i) mod 16: a

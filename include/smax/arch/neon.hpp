@@ -177,6 +177,7 @@ SMAX_INLINE float reduce_max(vf v) {
   const float a = vgetq_lane_f32(pairs.raw, 0), b = vgetq_lane_f32(pairs.raw, 1);
   return a > b ? a : b;
 }
+SMAX_INLINE bool any(mask<float> m) { return vmaxvq_u32(m.raw) != 0; }
 SMAX_INLINE float first_lane(vf v) { return vgetq_lane_f32(v.raw, 0); }
 
 // Whether mul_add is one rounding (kernels pick their float paths by it).

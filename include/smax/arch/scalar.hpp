@@ -128,6 +128,7 @@ SMAX_INLINE mask<float> operator<(vf a, vf b) { return {a.raw < b.raw}; }
 SMAX_INLINE vf select(mask<float> m, vf if_true, vf if_false) { return m.raw ? if_true : if_false; }
 SMAX_INLINE float reduce_add(vf v) { return v.raw; }
 SMAX_INLINE float reduce_max(vf v) { return v.raw; }
+SMAX_INLINE bool any(mask<float> m) { return m.raw; }
 SMAX_INLINE float first_lane(vf v) { return v.raw; }
 
 // Products stay unfused (separately_rounded), so mul_add rounds twice here.

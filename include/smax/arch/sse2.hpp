@@ -171,6 +171,7 @@ SMAX_INLINE float reduce_max(vf v) {
   const __m128 d = _mm_max_ps(v.raw, _mm_movehl_ps(v.raw, v.raw));
   return _mm_cvtss_f32(_mm_max_ss(d, _mm_shuffle_ps(d, d, 1)));
 }
+SMAX_INLINE bool any(mask<float> m) { return _mm_movemask_ps(m.raw) != 0; }
 SMAX_INLINE float first_lane(vf v) { return _mm_cvtss_f32(v.raw); }
 
 inline constexpr bool kFusedMulAdd = false;

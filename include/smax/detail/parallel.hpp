@@ -13,12 +13,17 @@
 
 namespace smax {
 
-/// How softmax sweeps rows longer than one 64 KiB chunk (shorter rows always
-/// take three passes over cache-resident data). automatic picks by row length,
-/// from measurements (see the README's speed section). bfloat16 and half rows
-/// longer than 131072 with a two-byte output and no scale, softcap or mask
-/// always take the online scheme: they stream through a small float buffer,
-/// and reload would need every chunk's terms kept at once.
+/// How a row's statistics and outputs are swept. For softmax this matters
+/// only for rows longer than one 64 KiB chunk (shorter rows always take three
+/// passes over cache-resident data); for log_softmax and logsumexp it picks
+/// between a max pass and the one-read sum of two_pass_exponent at every
+/// length. automatic picks by row length, from measurements (see the README's
+/// speed section): softmax takes reload on AVX2/AVX-512 float rows and online
+/// from 1 MiB rows elsewhere; the log forms take the one-read sum from 2048
+/// floats. bfloat16 and half rows longer than 131072 with a two-byte output
+/// and no scale, softcap or mask always take the online scheme: they stream
+/// through a small float buffer, and reload would need every chunk's terms
+/// kept at once. Every choice meets the same accuracy bounds.
 enum class softmax_algorithm {
   automatic,
   /// max; exp(x - max) stored and summed; rescale. One exp per element.
@@ -26,6 +31,12 @@ enum class softmax_algorithm {
   /// (max, sum) per chunk without storing; then exp(x - max) / sum written
   /// directly: one read and one write fewer, one exp more per element.
   two_pass_online,
+  /// Dukhan and Ablavatski (2020): each chunk's (max, sum) from one read,
+  /// without a max pass, the sum kept as (sum, power of two) and rescaled when
+  /// a larger term arrives; softmax then writes as two_pass_online does.
+  /// Plain float rows on AVX2 and AVX-512; elsewhere, and for chunks it
+  /// cannot take (a maximum above 336 or below -225, NaN, inf), the max pass.
+  two_pass_exponent,
 };
 
 inline namespace SMAX_ABI {

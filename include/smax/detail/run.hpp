@@ -38,7 +38,8 @@ executor executor_for(const softmax_options<T>& options) {
   switch (a) {
     case softmax_algorithm::automatic:
     case softmax_algorithm::three_pass_reload:
-    case softmax_algorithm::two_pass_online: return true;
+    case softmax_algorithm::two_pass_online:
+    case softmax_algorithm::two_pass_exponent: return true;
   }
   return report_error(std::string(fn) + ": options.algorithm = " + str(static_cast<std::size_t>(a)) +
                       " is not a softmax_algorithm");
