@@ -8,19 +8,21 @@ namespace smax_bench {
 namespace {
 
 template <class T>
-preparer<T> smax_op(op which, smax::isa path) {
-  return [which, path](workspace<T>& ws) -> call {
+preparer<T> smax_op(op which, smax::isa path, smax::softmax_algorithm algorithm = smax::softmax_algorithm::automatic) {
+  return [which, path, algorithm](workspace<T>& ws) -> call {
     // The call holds the ISA choice for as long as the entry runs; smax reads
     // it once per call, as it does for any user.
     auto pick = std::make_shared<smax::scoped_isa>(path);
     const shape s = ws.dims();
+    smax::softmax_options<T> o;
+    o.algorithm = algorithm;
     switch (which) {
       case op::softmax:
-        return [pick, &ws, s](std::size_t k) { smax::softmax<T>(ws.input(k), ws.output(k), s.rows, s.cols); };
+        return [pick, &ws, s, o](std::size_t k) { smax::softmax<T>(ws.input(k), ws.output(k), s.rows, s.cols, o); };
       case op::log_softmax:
-        return [pick, &ws, s](std::size_t k) { smax::log_softmax<T>(ws.input(k), ws.output(k), s.rows, s.cols); };
+        return [pick, &ws, s, o](std::size_t k) { smax::log_softmax<T>(ws.input(k), ws.output(k), s.rows, s.cols, o); };
       case op::logsumexp:
-        return [pick, &ws, s](std::size_t k) { smax::logsumexp<T>(ws.input(k), ws.output(k), s.rows, s.cols); };
+        return [pick, &ws, s, o](std::size_t k) { smax::logsumexp<T>(ws.input(k), ws.output(k), s.rows, s.cols, o); };
       // Default options: hard targets, reduction mean, ignore_index -100.
       case op::cross_entropy:
         return [pick, &ws, s](std::size_t k) {
@@ -53,6 +55,22 @@ template <class T>
 void register_isa(smax::isa path) {
   register_entries<T>(std::string("smax-") + smax::isa_name(path), kOps,
                       [path](op which) { return smax_op<T>(which, path); });
+}
+
+// Each algorithm forced, on the fastest ISA, for the float forms it changes:
+// the measurements automatic's choices come from (see softmax_algorithm).
+void register_algorithms(smax::isa path) {
+  const struct {
+    smax::softmax_algorithm algorithm;
+    const char* suffix;
+  } forced[] = {{smax::softmax_algorithm::three_pass_reload, "-reload"},
+                {smax::softmax_algorithm::two_pass_online, "-online"},
+                {smax::softmax_algorithm::two_pass_exponent, "-exponent"}};
+  for (const auto& f : forced) {
+    register_entries<float>(std::string("smax-") + smax::isa_name(path) + f.suffix,
+                            {op::softmax, op::log_softmax, op::logsumexp},
+                            [path, f](op which) { return smax_op<float>(which, path, f.algorithm); });
+  }
 }
 
 // The tensor groups (see common.hpp): the row form where the axis is last,
@@ -90,6 +108,7 @@ void register_smax() {
     register_isa<double>(*it);
     register_groups(*it);
   }
+  if (!paths.empty()) register_algorithms(paths.back());
 }
 
 }  // namespace smax_bench

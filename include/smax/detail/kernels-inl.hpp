@@ -1010,20 +1010,23 @@ SMAX_INLINE row_stats log_stats_of(const Source& src, std::size_t n, double m, r
 }
 
 // From what length automatic takes the one-read sum for the log forms, which
-// need the row's statistics but none of its terms: below it the max pass over
-// an L1-resident row costs less than the rescaling of each row's first block
-// (measured on the README's machine, one core: logsumexp 8% slower at 1000
-// floats on AVX-512, 5% faster at 2048, 18% at 4000 and 37-42% from 32000
-// up; log_softmax 4-28% faster from 1000 floats up).
-inline constexpr std::size_t kOneReadFrom = 2048;
+// need the row's statistics but none of its terms: below it, the max pass
+// over a cache-resident row costs less than rescaling each row's first block.
+// Measured on the README's machine, one core, AVX-512 (AVX2): logsumexp 13%
+// slower at 700 floats, 7% at 1000, 5% faster at 2048, 18% at 4000 and
+// 37-42% from 32000 up; log_softmax, whose output sweep hides part of the
+// saving, 2% (9%) faster at 700, 3-9% (10-28%) at 1000 and 15-25% from 32000.
+// Rows of up to 512 floats run in row groups either way.
+inline constexpr std::size_t kLogSoftmaxOneReadFrom = 700;
+inline constexpr std::size_t kLogsumexpOneReadFrom = 2048;
 
 // The row's (max, log of the sum): for long rows chunk by chunk. The callers
 // handle rows without a finite maximum.
 template <class S, class Source>
-SMAX_INLINE row_stats log_stats(const Source& src, std::size_t n, const executor& ex) {
+SMAX_INLINE row_stats log_stats(const Source& src, std::size_t n, const executor& ex, std::size_t one_read_from) {
   row_stats row;
   const bool one_read = ex.algorithm == softmax_algorithm::two_pass_exponent ||
-                        (ex.algorithm == softmax_algorithm::automatic && n >= kOneReadFrom);
+                        (ex.algorithm == softmax_algorithm::automatic && n >= one_read_from);
   if (n > kChunk<S>) {
     std::vector<row_stats> stats;
     row = long_row_stats<S, false>(src, static_cast<S*>(nullptr), n, stats, ex, one_read);
@@ -1072,7 +1075,7 @@ SMAX_INLINE void log_softmax_finish(const Source& src, S* y, std::size_t n, row_
 
 template <class S, class Source>
 SMAX_INLINE void log_softmax_row(const Source& src, S* y, std::size_t n, const executor& ex) {
-  log_softmax_finish<S>(src, y, n, log_stats<S>(src, n, ex), ex);
+  log_softmax_finish<S>(src, y, n, log_stats<S>(src, n, ex, kLogSoftmaxOneReadFrom), ex);
 }
 
 template <class S, class Source>
@@ -1084,7 +1087,7 @@ SMAX_INLINE double logsumexp_finish(const Source& src, std::size_t n, row_stats 
 
 template <class S, class Source>
 SMAX_INLINE double logsumexp_row(const Source& src, std::size_t n, const executor& ex) {
-  return logsumexp_finish<S>(src, n, log_stats<S>(src, n, ex));
+  return logsumexp_finish<S>(src, n, log_stats<S>(src, n, ex, kLogsumexpOneReadFrom));
 }
 
 template <class S>

@@ -19,11 +19,12 @@ namespace smax {
 /// between a max pass and the one-read sum of two_pass_exponent at every
 /// length. automatic picks by row length, from measurements (see the README's
 /// speed section): softmax takes reload on AVX2/AVX-512 float rows and online
-/// from 1 MiB rows elsewhere; the log forms take the one-read sum from 2048
-/// floats. bfloat16 and half rows longer than 131072 with a two-byte output
-/// and no scale, softcap or mask always take the online scheme: they stream
-/// through a small float buffer, and reload would need every chunk's terms
-/// kept at once. Every choice meets the same accuracy bounds.
+/// from 1 MiB rows elsewhere; the log forms take the one-read sum, log_softmax
+/// from 700 floats and logsumexp from 2048. bfloat16 and half rows longer
+/// than 131072 with a two-byte output and no scale, softcap or mask always
+/// take the online scheme: they stream through a small float buffer, and
+/// reload would need every chunk's terms kept at once. Every choice meets the
+/// same accuracy bounds.
 enum class softmax_algorithm {
   automatic,
   /// max; exp(x - max) stored and summed; rescale. One exp per element.
