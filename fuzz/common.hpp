@@ -1004,14 +1004,21 @@ inline smax::softmax_algorithm decode_algorithm(reader& in) {
     case 3:
     case 4:
     case 5: return smax::softmax_algorithm::two_pass_online;
-    case 6: return static_cast<smax::softmax_algorithm>(3 + in.pick(100));  // not an enumerator
+    case 6:
+    case 7:
+    case 8: return smax::softmax_algorithm::two_pass_exponent;
+    case 9: {
+      // Past the last enumerator: not a valid algorithm.
+      const int first_invalid = static_cast<int>(smax::softmax_algorithm::two_pass_exponent) + 1;
+      return static_cast<smax::softmax_algorithm>(first_invalid + static_cast<int>(in.pick(100)));
+    }
     default: return smax::softmax_algorithm::automatic;
   }
 }
 
 inline bool valid_algorithm(smax::softmax_algorithm a) {
   return a == smax::softmax_algorithm::automatic || a == smax::softmax_algorithm::three_pass_reload ||
-         a == smax::softmax_algorithm::two_pass_online;
+         a == smax::softmax_algorithm::two_pass_online || a == smax::softmax_algorithm::two_pass_exponent;
 }
 
 // ---------------------------------------------------------------------------
