@@ -105,8 +105,16 @@ def measure(binary, out_json, args, contenders, cpu):
                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if done.returncode != 0:
         sys.exit("compare.py: %s failed (exit %d):\n%s" % (binary, done.returncode, done.stderr))
-    with open(out_json) as f:
-        data = json.load(f)
+    # Google Benchmark exits 0 and leaves the output file empty when the filter
+    # matches nothing.
+    try:
+        with open(out_json) as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        data = {}
+    if not data.get("benchmarks"):
+        sys.exit("compare.py: %s ran no benchmark; does the filter match any entry? "
+                 "(list them with %s --benchmark_list_tests)\n%s" % (binary, binary, done.stderr.strip()))
     result = {}
     for b in data.get("benchmarks", []):
         if b.get("run_type", "iteration") != "iteration" or b.get("error_occurred"):
