@@ -116,7 +116,7 @@ def measure(binary, out_json, args, contenders, cpu):
         sys.exit("compare.py: %s ran no benchmark; does the filter match any entry? "
                  "(list them with %s --benchmark_list_tests)\n%s" % (binary, binary, done.stderr.strip()))
     result = {}
-    for b in data.get("benchmarks", []):
+    for b in data["benchmarks"]:
         if b.get("run_type", "iteration") != "iteration" or b.get("error_occurred"):
             continue
         name = b.get("run_name", b["name"])

@@ -996,29 +996,23 @@ inline unsigned decode_threads(reader& in) {
   return table[in.pick(sizeof table / sizeof table[0])];
 }
 
+// The last enumerator of smax::softmax_algorithm: which values are valid, and
+// which the decoder draws, follow from it alone.
+inline constexpr int kLastAlgorithm = static_cast<int>(smax::softmax_algorithm::two_pass_exponent);
+
+// Each explicit algorithm 3 times in 16, one value past the last enumerator
+// once, automatic otherwise.
 inline smax::softmax_algorithm decode_algorithm(reader& in) {
-  switch (in.pick(16)) {
-    case 0:
-    case 1:
-    case 2: return smax::softmax_algorithm::three_pass_reload;
-    case 3:
-    case 4:
-    case 5: return smax::softmax_algorithm::two_pass_online;
-    case 6:
-    case 7:
-    case 8: return smax::softmax_algorithm::two_pass_exponent;
-    case 9: {
-      // Past the last enumerator: not a valid algorithm.
-      const int first_invalid = static_cast<int>(smax::softmax_algorithm::two_pass_exponent) + 1;
-      return static_cast<smax::softmax_algorithm>(first_invalid + static_cast<int>(in.pick(100)));
-    }
-    default: return smax::softmax_algorithm::automatic;
+  const int k = static_cast<int>(in.pick(16));
+  if (k < 3 * kLastAlgorithm) return static_cast<smax::softmax_algorithm>(1 + k / 3);
+  if (k == 3 * kLastAlgorithm) {
+    return static_cast<smax::softmax_algorithm>(kLastAlgorithm + 1 + static_cast<int>(in.pick(100)));
   }
+  return smax::softmax_algorithm::automatic;
 }
 
 inline bool valid_algorithm(smax::softmax_algorithm a) {
-  return a == smax::softmax_algorithm::automatic || a == smax::softmax_algorithm::three_pass_reload ||
-         a == smax::softmax_algorithm::two_pass_online || a == smax::softmax_algorithm::two_pass_exponent;
+  return static_cast<int>(a) >= 0 && static_cast<int>(a) <= kLastAlgorithm;
 }
 
 // ---------------------------------------------------------------------------

@@ -965,9 +965,9 @@ void softmax_long_row_online(const Source& src, S* y, std::size_t n, const execu
 // their output, where saving a read and a write of the row pays for the second
 // exp (measured on the README's machine; see its speed section). On the
 // float-lane path the exp costs more than the memory traffic it saves at
-// every length measured (32000 to 16777216 floats: reload 6 to 28% faster on
-// a Zen 4, 20 to 27% on the Xeon of the 2026-12-06 run), so automatic keeps
-// reload there.
+// every length measured (reload 6 to 28% faster from 32768 to 16777216
+// floats on a Zen 4, 20 to 27% from 32000 on AVX-512 on the Xeon of the
+// 2026-12-06 run), so automatic keeps reload there.
 template <class S, class Source>
 SMAX_INLINE constexpr std::size_t online_from() {
   if constexpr (float_lane_kind<S, Source>()) {
